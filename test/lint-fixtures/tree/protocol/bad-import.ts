@@ -1,0 +1,3 @@
+// Deliberately broken: protocol imports nothing of ours.
+import { y } from '../agent/shared/index.js';
+export const z = y;
