@@ -1,0 +1,58 @@
+// Pure configuration loading: (flags, env) → frozen AgentConfig; every problem reported at once.
+import { AgentError, AGENT_VERSION, agentPaths, DEFAULT_INSTALL_DIR, type AgentPaths } from '../shared/index.js';
+
+export interface AgentFlags {
+  /** `-L/--LogPath`: a directory for logs (stock: scripts go there too). */
+  logPath?: string;
+  installDir?: string;
+}
+
+export interface AgentConfig {
+  version: string;
+  paths: AgentPaths;
+  /** `host` or `host:port` from ALIYUN_ASSIST_SERVER_HOST; undefined when not set. */
+  serverHost: string | undefined;
+  /** PEM file of an extra CA to trust (ALIYUN_ASSIST_CERT_PATH). */
+  certPath: string | undefined;
+  proxy: string | undefined;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Our extensions, for tests and special set-ups. */
+  heartbeatIntervalMs: number | undefined;
+}
+
+const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
+
+export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, string | undefined>>): AgentConfig {
+  const issues: string[] = [];
+  const installDir = flags.installDir ?? env['ALIYUN_ASSIST_INSTALL_DIR'] ?? DEFAULT_INSTALL_DIR;
+  if (!installDir.startsWith('/') && !/^[A-Za-z]:\\/.test(installDir))
+    issues.push(`install dir must be absolute: ${installDir}`);
+  const serverHost = nonEmpty(env['ALIYUN_ASSIST_SERVER_HOST']);
+  if (serverHost !== undefined && !HOST_RE.test(serverHost)) {
+    issues.push(`ALIYUN_ASSIST_SERVER_HOST must be host or host:port, got ${serverHost}`);
+  }
+  const level = env['ALIYUN_ASSIST_LOG_LEVEL'] ?? 'info';
+  if (!['error', 'warn', 'info', 'debug'].includes(level))
+    issues.push(`ALIYUN_ASSIST_LOG_LEVEL must be error|warn|info|debug`);
+  const hb = nonEmpty(env['ALIYUN_ASSIST_HEARTBEAT_MS']);
+  const heartbeatIntervalMs = hb === undefined ? undefined : Number(hb);
+  if (heartbeatIntervalMs !== undefined && !(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs >= 100)) {
+    issues.push('ALIYUN_ASSIST_HEARTBEAT_MS must be an integer >= 100');
+  }
+  if (issues.length > 0) {
+    throw new AgentError('CONFIG_INVALID', `invalid configuration: ${issues.join('; ')}`, { details: { issues } });
+  }
+  const config: AgentConfig = {
+    version: AGENT_VERSION,
+    paths: Object.freeze(agentPaths(installDir, AGENT_VERSION, nonEmpty(flags.logPath))),
+    serverHost,
+    certPath: nonEmpty(env['ALIYUN_ASSIST_CERT_PATH']),
+    proxy: nonEmpty(env['ALIYUN_ASSIST_PROXY']),
+    logLevel: level as AgentConfig['logLevel'],
+    heartbeatIntervalMs,
+  };
+  return Object.freeze(config);
+}
+
+const nonEmpty = (s: string | undefined): string | undefined =>
+  s === undefined || s.trim() === '' ? undefined : s.trim();

@@ -1,0 +1,17 @@
+// agent/executor: runs one script process with timeout, cancel and whole-process-tree kill.
+// A leaf module (DESIGN.md §2): it knows nothing of tasks, the protocol or the control plane.
+export {
+  DEFAULT_KILL_GRACE_MS,
+  runProcess,
+  type ExecOutcome,
+  type OutputSink,
+  type ProcessSpec,
+  type RunningProcess,
+} from './run-process.js';
+export {
+  scriptCommand,
+  scriptPrelude,
+  type ScriptCommand,
+  type ScriptExtension,
+  type ScriptType,
+} from './script-command.js';

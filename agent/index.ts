@@ -1,0 +1,1 @@
+export { createAgentHttpClient, createAgentLogger, runAgent, type RunAgentOptions } from './main.js';

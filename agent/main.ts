@@ -1,0 +1,124 @@
+// Composition root of aliyun-service: wires identity, channel, heartbeat and the task engine, and
+// runs them until the signal aborts. Startup order follows the stock agent (luban §11).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { userAgent, type Kick } from '../protocol/index.js';
+import { detectColdStart, discoverServer, Heartbeat, NotifyChannel } from './channel/index.js';
+import type { AgentConfig } from './config/index.js';
+import { hostInfo, identityHeaderProvider, readMachineId } from './identity/index.js';
+import {
+  acquireInstanceLock,
+  AgentError,
+  createLogger,
+  ExitCode,
+  HttpClient,
+  ServiceGroup,
+  type Logger,
+} from './shared/index.js';
+import { TaskEngine } from './tasks/index.js';
+
+export interface RunAgentOptions {
+  config: AgentConfig;
+  signal: AbortSignal;
+  /** Called once the agent has started (first heartbeat done, fetching enabled). */
+  onStarted?: () => void;
+  stopBudgetMs?: number;
+}
+
+/** The HTTPS client every agent part shares: stock User-Agent, configured CA, identity headers. */
+export function createAgentHttpClient(config: AgentConfig): HttpClient {
+  let caPem: string | undefined;
+  if (config.certPath) {
+    try {
+      caPem = readFileSync(config.certPath, 'utf8');
+    } catch (e) {
+      throw new AgentError('CONFIG_INVALID', `ALIYUN_ASSIST_CERT_PATH ${config.certPath} is not readable`, { cause: e });
+    }
+  }
+  return new HttpClient({
+    userAgent: userAgent(process.platform, process.arch, config.version),
+    ...(caPem ? { caPem } : {}),
+    identityHeaders: identityHeaderProvider(config.paths.hybridDir),
+  });
+}
+
+export function createAgentLogger(config: AgentConfig, alsoConsole = false): Logger {
+  return createLogger({ file: config.paths.logFile, level: config.logLevel, console: alsoConsole });
+}
+
+export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
+  const { config } = o;
+  const log = createAgentLogger(config);
+  log.info('Starting......', { version: config.version, installDir: config.paths.installDir });
+  const lock = acquireInstanceLock(join(config.paths.stateDir, 'aliyun-service.lock'));
+  if (!lock) {
+    log.error('another instance of the app is already running, exiting');
+    return ExitCode.Fatal;
+  }
+  const http = createAgentHttpClient(config);
+  const group = new ServiceGroup(log);
+  try {
+    const host = await discoverServer({ serverHost: config.serverHost, http, log, signal: o.signal });
+    if (host === undefined) return ExitCode.Ok; // stopped before a server was found
+    log.info('GET_HOST_OK', { host });
+
+    const coldStart = detectColdStart();
+    const engine = new TaskEngine({ host, http, log, paths: config.paths });
+    let fetchingEnabled = false;
+    const onKick = (kick: Kick): 'accept' | 'reject' => {
+      if (!fetchingEnabled) return 'accept'; // the startup fetch picks these up
+      switch (kick.type) {
+        case 'all':
+          void engine.fetch({ reason: 'kickoff' });
+          break;
+        case 'task':
+        case 'file':
+          void engine.fetch({ reason: 'kickoff', taskId: kick.id });
+          break;
+        case 'noop':
+        case 'session':
+        case 'agent':
+          log.info('kick not acted on', { kick: kick.type });
+          break;
+      }
+      return 'accept';
+    };
+    const channel = new NotifyChannel({
+      host,
+      http,
+      log,
+      onKick,
+      // Kicks sent while the socket was down are lost: fetch after every reconnect.
+      onConnected: () => {
+        if (fetchingEnabled) void engine.fetch({ reason: 'kickoff' });
+      },
+    });
+    const heartbeat = new Heartbeat({
+      host,
+      http,
+      log,
+      machineId: readMachineId(config.paths.hybridDir),
+      coldStart,
+      osVersion: hostInfo().osVersion,
+      processStartedAt: Date.now() - Math.round(process.uptime() * 1000),
+      ...(config.heartbeatIntervalMs ? { intervalMs: config.heartbeatIntervalMs } : {}),
+    });
+    await group.start([engine, channel, heartbeat]);
+    fetchingEnabled = true;
+    log.info('Started successfully', { host, coldStart });
+    o.onStarted?.();
+    await engine.fetch({ reason: 'startup', coldStart });
+    await new Promise<void>((resolve) => {
+      if (o.signal.aborted) resolve();
+      else o.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    log.info('Stopping ......');
+    return ExitCode.Ok;
+  } finally {
+    await group.stop(o.stopBudgetMs ?? 10_000);
+    http.close();
+    lock.release();
+    log.info('Stopped');
+    await log.flush();
+  }
+}

@@ -1,0 +1,115 @@
+// HTTPS client of the agent API: system CAs plus the configured CA, identity headers on every call,
+// stock timeouts (spec/luban-protocol.md §1.1).
+import http from 'node:http';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { AgentError } from './errors.js';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  body?: string | Buffer;
+  /** `json` → application/json; charset=utf-8, `text` → text/plain; charset=utf-8. */
+  contentType?: 'json' | 'text';
+  timeoutMs?: number;
+  /** Discovery probes and registration carry no identity headers (§1.1, §7.2). */
+  withIdentity?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  body: string;
+}
+
+export interface HttpClientOptions {
+  userAgent: string;
+  /** Extra PEM CA certificates trusted besides the system pool. */
+  caPem?: string;
+  /** Called per request: hybrid signatures are fresh each time. */
+  identityHeaders?: () => Record<string, string>;
+  defaultTimeoutMs?: number;
+}
+
+export class HttpClient {
+  readonly #o: HttpClientOptions;
+  readonly #httpsAgent: https.Agent;
+  readonly #httpAgent: http.Agent;
+  constructor(o: HttpClientOptions) {
+    this.#o = o;
+    this.#httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, ca: this.trustedCas() });
+    this.#httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  /** The trust pool: the system roots plus the configured CA (§2.5). */
+  trustedCas(): string[] {
+    return this.#o.caPem ? [...rootCertificates, this.#o.caPem] : [...rootCertificates];
+  }
+
+  /** Headers every API request and WebSocket handshake carries. */
+  headers(withIdentity = true): Record<string, string> {
+    return { 'User-Agent': this.#o.userAgent, ...(withIdentity ? (this.#o.identityHeaders?.() ?? {}) : {}) };
+  }
+
+  request(req: HttpRequest): Promise<HttpResponse> {
+    const url = new URL(req.url);
+    const isHttps = url.protocol === 'https:';
+    const headers: Record<string, string> = this.headers(req.withIdentity !== false);
+    if (req.method === 'POST') {
+      headers['Content-Type'] =
+        req.contentType === 'text' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
+    }
+    const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body);
+    if (body) headers['Content-Length'] = String(body.length);
+    const timeoutMs = req.timeoutMs ?? this.#o.defaultTimeoutMs ?? 5_000;
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const r = (isHttps ? https : http).request(
+        url,
+        {
+          method: req.method,
+          headers,
+          agent: isHttps ? this.#httpsAgent : this.#httpAgent,
+          signal: req.signal
+            ? AbortSignal.any([req.signal, AbortSignal.timeout(timeoutMs)])
+            : AbortSignal.timeout(timeoutMs),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', (e) => reject(unreachable(url, e)));
+        },
+      );
+      r.on('error', (e) => reject(unreachable(url, e)));
+      r.end(body);
+    });
+  }
+
+  /** A request whose answer must be 2xx/400 JSON (stock: only status > 400 is an error). */
+  async requestJson(req: HttpRequest): Promise<unknown> {
+    const res = await this.request(req);
+    if (res.status > 400) {
+      throw new AgentError('HTTP_STATUS', `${req.method} ${new URL(req.url).pathname} answered ${res.status}`, {
+        retryable: res.status >= 500 || res.status === 429,
+        details: { status: res.status, body: res.body.slice(0, 500) },
+      });
+    }
+    try {
+      return JSON.parse(res.body) as unknown;
+    } catch (e) {
+      throw new AgentError('PROTOCOL_BAD_MESSAGE', `${new URL(req.url).pathname} answered non-JSON`, { cause: e });
+    }
+  }
+
+  close(): void {
+    this.#httpsAgent.destroy();
+    this.#httpAgent.destroy();
+  }
+}
+
+function unreachable(url: URL, e: Error): AgentError {
+  return new AgentError('SERVER_UNREACHABLE', `${url.host}${url.pathname}: ${e.message}`, {
+    retryable: true,
+    cause: e,
+  });
+}

@@ -1,0 +1,10 @@
+// Leaf helpers shared by every agent module.
+export * from './backoff.js';
+export * from './errors.js';
+export * from './exit-codes.js';
+export * from './http-client.js';
+export * from './lifecycle.js';
+export * from './logger.js';
+export * from './paths.js';
+export * from './version.js';
+export * from './instance-lock.js';

@@ -1,0 +1,70 @@
+// assist-server: the self-hosted control plane.
+//   assist-server [start] [--data-dir D] [--host H] [--port P]   run the server until SIGINT/SIGTERM
+//   assist-server keys create [--data-dir D] [--description T]    print a new AccessKey pair
+import { hideBin } from 'yargs/helpers';
+import yargs from 'yargs';
+import { buildServer } from '../control-plane/index.js';
+
+const DEFAULT_DATA_DIR = process.env['ASSIST_DATA_DIR'] ?? '/var/lib/assist-server';
+
+async function start(a: { dataDir: string; host: string; port: number; region: string; hostname: string[]; logLevel: string }) {
+  const cp = await buildServer({
+    dataDir: a.dataDir,
+    host: a.host,
+    port: a.port,
+    regionId: a.region,
+    logLevel: a.logLevel,
+    ...(a.hostname.length > 0 ? { hostnames: ['localhost', ...a.hostname] } : {}),
+  });
+  const { url } = await cp.start();
+  console.log(JSON.stringify({ event: 'ready', url, caCert: cp.tls.caCertPath, dataDir: a.dataDir }));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    cp.log.info('control plane stopping', { signal });
+    const backstop = setTimeout(() => process.exit(1), 10_000);
+    backstop.unref();
+    cp.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function createKey(a: { dataDir: string; description: string }) {
+  const cp = await buildServer({ dataDir: a.dataDir, silent: true });
+  try {
+    const k = await cp.keys.create(a.description);
+    console.log(JSON.stringify({ AccessKeyId: k.accessKeyId, AccessKeySecret: k.accessKeySecret }));
+  } finally {
+    await cp.close();
+  }
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('assist-server')
+  .option('data-dir', { type: 'string', default: DEFAULT_DATA_DIR, describe: 'where the database, CA and keys live' })
+  .command(
+    ['start', '$0'],
+    'run the control plane',
+    (y) =>
+      y
+        .option('host', { type: 'string', default: '127.0.0.1' })
+        .option('port', { type: 'number', default: 8443 })
+        .option('region', { type: 'string', default: 'cn-local' })
+        .option('hostname', { type: 'string', array: true, default: [] as string[], describe: 'extra certificate names' })
+        .option('log-level', { type: 'string', default: 'info' }),
+    (a) => start({ dataDir: a.dataDir, host: a.host, port: a.port, region: a.region, hostname: a.hostname, logLevel: a.logLevel }),
+  )
+  .command(
+    'keys create',
+    'create an AccessKey pair for the operator API',
+    (y) => y.option('description', { type: 'string', default: '' }),
+    (a) => createKey({ dataDir: a.dataDir, description: a.description }),
+  )
+  .strict()
+  .help()
+  .parseAsync();

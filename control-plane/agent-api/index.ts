@@ -1,0 +1,3 @@
+export { HybridAuthenticator, SIGNATURE_WINDOW_MS } from './hybrid-auth.js';
+export { lubanRoutes, type LubanDeps } from './luban-routes.js';
+export { NotifyGateway } from './notify-gateway.js';

@@ -1,0 +1,1 @@
+export { buildServer, type ControlPlane, type ServerOptions } from './main.js';

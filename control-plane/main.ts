@@ -1,0 +1,106 @@
+// Composition root of the control plane: buildServer(options) wires store, services and edges;
+// start() listens. HTTPS serves the operator API, the luban agent API and the notify WebSocket.
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { HybridAuthenticator, lubanRoutes, NotifyGateway } from './agent-api/index.js';
+import { openApiRoutes } from './openapi/index.js';
+import {
+  AccessKeyService,
+  ActivationService,
+  DEFAULT_LIMITS,
+  InstanceService,
+  InvocationService,
+  type InvocationLimits,
+} from './services/index.js';
+import { createServerLogger, SecretBox, type Log } from './shared/index.js';
+import { openSqliteStore, type Db } from './store/index.js';
+import { ensureTls, type TlsMaterial } from './tls/index.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  regionId?: string;
+  /** Names and addresses agents use to reach this server (certificate SANs). */
+  hostnames?: string[];
+  ipAddresses?: string[];
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+  logLevel?: string;
+  silent?: boolean;
+  limits?: Partial<InvocationLimits>;
+  heartbeatIntervalMs?: number;
+}
+
+export interface ControlPlane {
+  app: FastifyInstance;
+  db: Db;
+  keys: AccessKeyService;
+  activations: ActivationService;
+  instances: InstanceService;
+  invocations: InvocationService;
+  gateway: NotifyGateway;
+  tls: TlsMaterial;
+  log: Log;
+  /** Listens; resolves to the bound `host:port`. */
+  start(): Promise<{ host: string; port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
+  const log = createServerLogger(o.logLevel ?? 'info', o.silent ?? false);
+  const regionId = o.regionId ?? 'cn-local';
+  const tls = ensureTls({
+    dataDir: o.dataDir,
+    hostnames: o.hostnames ?? ['localhost', hostname()],
+    ipAddresses: o.ipAddresses ?? ['127.0.0.1', '::1'],
+    ...(o.tls ? { certFile: o.tls.certFile, keyFile: o.tls.keyFile, ...(o.tls.caFile ? { caFile: o.tls.caFile } : {}) } : {}),
+  });
+  const db = await openSqliteStore(join(o.dataDir, 'assist.db'));
+  const keys = await AccessKeyService.load(db, SecretBox.fromFile(join(o.dataDir, 'master.key')));
+
+  // The gateway needs the instance service to authenticate, and services need the gateway to kick:
+  // the authenticator takes a lookup function, which breaks the cycle.
+  let instances: InstanceService | undefined;
+  const auth = new HybridAuthenticator((id) => instances!.identity(id));
+  const gateway = new NotifyGateway(auth, log);
+  instances = new InstanceService(db, gateway);
+  const activations = new ActivationService(db, regionId);
+  const invocations = new InvocationService(db, gateway, regionId, { ...DEFAULT_LIMITS, ...o.limits });
+  // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
+  gateway.onConnected = (id) => gateway.kick(id, 'kick_vm');
+
+  const app = Fastify({ https: { cert: tls.cert, key: tls.key }, logger: false, trustProxy: false });
+  await app.register(openApiRoutes({ keys, activations, instances, invocations, log, hostId: hostname() }));
+  await app.register(
+    lubanRoutes({ auth, activations, instances, invocations, gateway, log, heartbeatIntervalMs: o.heartbeatIntervalMs ?? 60_000 }),
+  );
+  app.server.on('upgrade', (req, socket, head: Buffer) => {
+    if (!gateway.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+
+  return {
+    app,
+    db,
+    keys,
+    activations,
+    instances,
+    invocations,
+    gateway,
+    tls,
+    log,
+    async start() {
+      await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
+      const addr = app.server.address();
+      if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      log.info('control plane listening', { host, port: addr.port });
+      return { host, port: addr.port, url: `https://${host}:${addr.port}` };
+    },
+    async close() {
+      gateway.close();
+      await app.close();
+      await db.destroy();
+    },
+  };
+}

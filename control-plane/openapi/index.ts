@@ -1,0 +1,1 @@
+export { API_VERSION, openApiRoutes, type OpenApiDeps } from './openapi-routes.js';

@@ -1,0 +1,69 @@
+// The RPC endpoint: verify the signature, refuse replays, route on the action, map errors once.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessKeyService } from '../services/index.js';
+import { ApiError, isApiError, newRequestId, type Log } from '../shared/index.js';
+import { ACTIONS, type ActionDeps } from './actions.js';
+import { Params } from './params.js';
+import { verifyApiRequest } from './signature.js';
+
+export const API_VERSION = '2014-05-26';
+const NONCE_TTL_MS = 30 * 60_000;
+
+export interface OpenApiDeps extends ActionDeps {
+  keys: AccessKeyService;
+  log: Log;
+  hostId: string;
+}
+
+export function openApiRoutes(deps: OpenApiDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
+    const handler = (req: FastifyRequest, reply: FastifyReply) => handle(deps, req, reply);
+    app.get('/', handler);
+    app.post('/', handler);
+  };
+}
+
+async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyReply) {
+  const requestId = newRequestId();
+  let action: string | undefined;
+  try {
+    const now = Date.now();
+    const check = verifyApiRequest(
+      {
+        method: req.method,
+        path: req.url.split('?')[0] ?? '/',
+        rawQuery: req.url.split('?')[1] ?? '',
+        headers: req.headers,
+        body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      },
+      deps.keys.lookupSecret,
+      now,
+    );
+    if (!check.ok) throw new ApiError(check.code, check.message);
+    if (!(await deps.keys.useNonce(check.nonce, check.accessKeyId, now, NONCE_TTL_MS))) {
+      throw new ApiError('SignatureNonceUsed', 'The request signature nonce has been used.');
+    }
+    action = check.action;
+    const run = action === undefined ? undefined : ACTIONS[action];
+    if (!run)
+      throw new ApiError(
+        'InvalidAction.NotFound',
+        `Specified api ${action ?? '(none)'} is not found, please check your url and method.`,
+      );
+    const body = await run(new Params(check.params), deps);
+    deps.log.info('api call', { action, accessKeyId: check.accessKeyId, requestId });
+    return reply.send({ RequestId: requestId, ...body });
+  } catch (e) {
+    const err = isApiError(e)
+      ? e
+      : new ApiError('InternalError', 'The request processing has failed due to some unknown error.', { cause: e });
+    if (err.code === 'InternalError')
+      deps.log.error('api call failed', { action, requestId, err: String((e as Error)?.stack ?? e) });
+    else deps.log.info('api call refused', { action, requestId, code: err.code });
+    return reply
+      .code(err.status)
+      .send({ RequestId: requestId, HostId: deps.hostId, Code: err.code, Message: err.message });
+  }
+}

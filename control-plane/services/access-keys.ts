@@ -1,0 +1,50 @@
+// AccessKey pairs of operators: secrets are encrypted at rest; lookups are served from memory
+// because signature checks are synchronous and happen on every API call.
+import type { Db } from '../store/index.js';
+import { newAccessKeyId, newAccessKeySecret, type SecretBox } from '../shared/index.js';
+
+export class AccessKeyService {
+  readonly #db: Db;
+  readonly #box: SecretBox;
+  readonly #secrets = new Map<string, string>();
+  #lastNoncePurge = 0;
+
+  private constructor(db: Db, box: SecretBox) {
+    this.#db = db;
+    this.#box = box;
+  }
+
+  static async load(db: Db, box: SecretBox): Promise<AccessKeyService> {
+    const s = new AccessKeyService(db, box);
+    const rows = await db.selectFrom('access_keys').selectAll().where('disabled', '=', 0).execute();
+    for (const r of rows) s.#secrets.set(r.access_key_id, box.open(r.secret_enc));
+    return s;
+  }
+
+  async create(description = ''): Promise<{ accessKeyId: string; accessKeySecret: string }> {
+    const accessKeyId = newAccessKeyId();
+    const accessKeySecret = newAccessKeySecret();
+    await this.#db
+      .insertInto('access_keys')
+      .values({ access_key_id: accessKeyId, secret_enc: this.#box.seal(accessKeySecret), description, created_at: Date.now(), disabled: 0 })
+      .execute();
+    this.#secrets.set(accessKeyId, accessKeySecret);
+    return { accessKeyId, accessKeySecret };
+  }
+
+  lookupSecret = (accessKeyId: string): string | undefined => this.#secrets.get(accessKeyId);
+
+  /** Records a signature nonce; false when it was already used (a replay). */
+  async useNonce(nonce: string, accessKeyId: string, nowMs: number, ttlMs: number): Promise<boolean> {
+    if (nowMs - this.#lastNoncePurge > 60_000) {
+      this.#lastNoncePurge = nowMs;
+      await this.#db.deleteFrom('api_nonces').where('expires_at', '<', nowMs).execute();
+    }
+    const r = await this.#db
+      .insertInto('api_nonces')
+      .values({ nonce: `${accessKeyId}:${nonce}`, access_key_id: accessKeyId, expires_at: nowMs + ttlMs })
+      .onConflict((oc) => oc.column('nonce').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+}

@@ -1,0 +1,6 @@
+// Port: how services reach a connected agent. Implemented by the agent API's notify gateway.
+export interface AgentNotifier {
+  isConnected(instanceId: string): boolean;
+  /** Sends a kick; false when the agent has no live connection. */
+  kick(instanceId: string, message: string): boolean;
+}

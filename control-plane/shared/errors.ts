@@ -1,0 +1,48 @@
+// The control plane's error: an Alibaba-style code plus the HTTP status the OpenAPI edge answers with.
+// Every code the operator API can return is listed here, with its status, in one place.
+const STATUS = {
+  MissingParameter: 400,
+  InvalidParameter: 400,
+  'InvalidAction.NotFound': 404,
+  'InvalidInstanceId.NotFound': 404,
+  'InvalidCommandId.NotFound': 404,
+  'InvalidInvokeId.NotFound': 404,
+  'InvalidActivationId.NotFound': 404,
+  'InvalidCommandContent.LengthLimitExceeded': 400,
+  'InvalidParameter.InstanceIds': 400,
+  'InvalidParameter.Type': 400,
+  'InvalidParameter.ContentEncoding': 400,
+  'InvalidParameter.Timeout': 400,
+  'InvalidParameter.RepeatMode': 400,
+  'InvalidParameter.InstanceCount': 400,
+  'InvalidParameter.TimeToLiveInHours': 400,
+  'InvalidParameter.IpAddressRange': 400,
+  'IdempotentParameterMismatch': 400,
+  'MissingAccessKeyId': 400,
+  'InvalidAccessKeyId.NotFound': 404,
+  'InvalidAccessKeyId.Inactive': 403,
+  'IncompleteSignature': 400,
+  'SignatureDoesNotMatch': 400,
+  'SignatureNonceUsed': 400,
+  'InvalidTimeStamp.Expired': 400,
+  'InvalidTimeStamp.Format': 400,
+  'UnsupportedSignatureMethod': 400,
+  InternalError: 500,
+} as const;
+
+export type ApiErrorCode = keyof typeof STATUS;
+
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly status: number;
+  constructor(code: ApiErrorCode, message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = STATUS[code];
+  }
+}
+
+export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
+export const missing = (name: string) => new ApiError('MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+export const invalid = (name: string, why: string) => new ApiError('InvalidParameter', `The specified parameter "${name}" is not valid: ${why}`);

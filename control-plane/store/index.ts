@@ -1,0 +1,2 @@
+export { openSqliteStore, migrate, type Db } from './open-store.js';
+export type * from './schema.js';

@@ -1,0 +1,117 @@
+// Schema migrations, written with Kysely's schema builder so SQLite and PostgreSQL share them.
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('access_keys')
+      .addColumn('access_key_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('secret_enc', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable('api_nonces')
+      .addColumn('nonce', 'varchar(128)', (c) => c.primaryKey())
+      .addColumn('access_key_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('api_nonces_expires').on('api_nonces').column('expires_at').execute();
+    await db.schema
+      .createTable('activations')
+      .addColumn('activation_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('code_hash', 'varchar(64)', (c) => c.notNull())
+      .addColumn('instance_name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('ip_address_range', 'text', (c) => c.notNull())
+      .addColumn('instance_count', 'integer', (c) => c.notNull())
+      .addColumn('registered_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('deregistered_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('ttl_hours', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable('instances')
+      .addColumn('instance_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('activation_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('machine_id', 'text', (c) => c.notNull())
+      .addColumn('instance_name', 'text', (c) => c.notNull())
+      .addColumn('hostname', 'text', (c) => c.notNull())
+      .addColumn('intranet_ip', 'text', (c) => c.notNull())
+      .addColumn('os_type', 'text', (c) => c.notNull())
+      .addColumn('os_version', 'text', (c) => c.notNull())
+      .addColumn('agent_version', 'text', (c) => c.notNull())
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addColumn('region_id', 'text', (c) => c.notNull())
+      .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+      .addColumn('registered_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_heartbeat_at', 'bigint')
+      .addColumn('last_invoked_at', 'bigint')
+      .addColumn('deregistered_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('commands')
+      .addColumn('command_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('type', 'varchar(32)', (c) => c.notNull())
+      .addColumn('content', 'text', (c) => c.notNull())
+      .addColumn('working_dir', 'text', (c) => c.notNull())
+      .addColumn('timeout', 'integer', (c) => c.notNull())
+      .addColumn('enable_parameter', 'integer', (c) => c.notNull())
+      .addColumn('username', 'text', (c) => c.notNull())
+      .addColumn('kept', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('invocations')
+      .addColumn('invoke_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('command_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('command_name', 'text', (c) => c.notNull())
+      .addColumn('command_type', 'varchar(32)', (c) => c.notNull())
+      .addColumn('command_content', 'text', (c) => c.notNull())
+      .addColumn('command_description', 'text', (c) => c.notNull())
+      .addColumn('parameters', 'text', (c) => c.notNull())
+      .addColumn('repeat_mode', 'varchar(32)', (c) => c.notNull())
+      .addColumn('frequency', 'text', (c) => c.notNull())
+      .addColumn('timed', 'integer', (c) => c.notNull())
+      .addColumn('username', 'text', (c) => c.notNull())
+      .addColumn('working_dir', 'text', (c) => c.notNull())
+      .addColumn('timeout', 'integer', (c) => c.notNull())
+      .addColumn('enable_parameter', 'integer', (c) => c.notNull())
+      .addColumn('client_token', 'varchar(64)', (c) => c.unique())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('invocations_created').on('invocations').column('created_at').execute();
+    await db.schema
+      .createTable('invocation_instances')
+      .addColumn('invoke_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('instance_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('status', 'varchar(32)', (c) => c.notNull())
+      .addColumn('exit_code', 'integer')
+      .addColumn('output', 'blob', (c) => c.notNull())
+      .addColumn('dropped', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('error_info', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('repeats', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('creation_time', 'bigint', (c) => c.notNull())
+      .addColumn('update_time', 'bigint', (c) => c.notNull())
+      .addColumn('start_time', 'bigint')
+      .addColumn('finish_time', 'bigint')
+      .addColumn('stop_time', 'bigint')
+      .addColumn('delivered_at', 'bigint')
+      .addPrimaryKeyConstraint('invocation_instances_pk', ['invoke_id', 'instance_id'])
+      .execute();
+    await db.schema
+      .createIndex('invocation_instances_instance_status')
+      .on('invocation_instances')
+      .columns(['instance_id', 'status'])
+      .execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = { '0001_initial': initial };
+
+export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

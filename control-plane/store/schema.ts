@@ -1,0 +1,116 @@
+// Table types of the control plane's store. Times are ms since the epoch; booleans are 0/1.
+import type { Generated } from 'kysely';
+
+export interface AccessKeyTable {
+  access_key_id: string;
+  /** AES-256-GCM of the secret under the data dir's master key (HMAC checks need the secret itself). */
+  secret_enc: string;
+  description: string;
+  created_at: number;
+  disabled: number;
+}
+
+export interface ApiNonceTable {
+  nonce: string;
+  access_key_id: string;
+  expires_at: number;
+}
+
+export interface ActivationTable {
+  activation_id: string;
+  /** SHA-256 of the activation code: the code itself is shown once and never stored. */
+  code_hash: string;
+  instance_name: string;
+  description: string;
+  ip_address_range: string;
+  instance_count: number;
+  registered_count: number;
+  deregistered_count: number;
+  ttl_hours: number;
+  created_at: number;
+  disabled: number;
+}
+
+export interface InstanceTable {
+  instance_id: string;
+  activation_id: string;
+  machine_id: string;
+  instance_name: string;
+  hostname: string;
+  intranet_ip: string;
+  os_type: string;
+  os_version: string;
+  agent_version: string;
+  public_key: string;
+  region_id: string;
+  tags: string;
+  registered_at: number;
+  last_heartbeat_at: number | null;
+  last_invoked_at: number | null;
+  deregistered_at: number | null;
+}
+
+export interface CommandTable {
+  command_id: string;
+  name: string;
+  description: string;
+  type: string;
+  /** Base64 of the script, as the API and the agent carry it. */
+  content: string;
+  working_dir: string;
+  timeout: number;
+  enable_parameter: number;
+  username: string;
+  /** 0 for RunCommand without KeepCommand: such commands use no quota and are not listed. */
+  kept: number;
+  created_at: number;
+}
+
+export interface InvocationTable {
+  invoke_id: string;
+  command_id: string;
+  command_name: string;
+  command_type: string;
+  command_content: string;
+  command_description: string;
+  parameters: string;
+  repeat_mode: string;
+  frequency: string;
+  timed: number;
+  username: string;
+  working_dir: string;
+  timeout: number;
+  enable_parameter: number;
+  client_token: string | null;
+  created_at: number;
+}
+
+export interface InvocationInstanceTable {
+  invoke_id: string;
+  instance_id: string;
+  /** Detailed per-instance status (`InvocationStatus`): Pending, Running, Success, Failed, Timeout, … */
+  status: string;
+  exit_code: number | null;
+  output: Buffer;
+  dropped: number;
+  error_code: string;
+  error_info: string;
+  repeats: number;
+  creation_time: number;
+  update_time: number;
+  start_time: number | null;
+  finish_time: number | null;
+  stop_time: number | null;
+  delivered_at: number | null;
+}
+
+export interface Database {
+  access_keys: AccessKeyTable;
+  api_nonces: ApiNonceTable;
+  activations: ActivationTable;
+  instances: InstanceTable;
+  commands: CommandTable;
+  invocations: InvocationTable;
+  invocation_instances: InvocationInstanceTable;
+  schema_notes: { id: Generated<number>; note: string };
+}
