@@ -32,7 +32,9 @@ export function createAgentHttpClient(config: AgentConfig): HttpClient {
     try {
       caPem = readFileSync(config.certPath, 'utf8');
     } catch (e) {
-      throw new AgentError('CONFIG_INVALID', `ALIYUN_ASSIST_CERT_PATH ${config.certPath} is not readable`, { cause: e });
+      throw new AgentError('CONFIG_INVALID', `ALIYUN_ASSIST_CERT_PATH ${config.certPath} is not readable`, {
+        cause: e,
+      });
     }
   }
   return new HttpClient({
@@ -59,14 +61,18 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
   const group = new ServiceGroup(log);
   try {
     const host = await discoverServer({ serverHost: config.serverHost, http, log, signal: o.signal });
-    if (host === undefined) return ExitCode.Ok; // stopped before a server was found
+    if (host === undefined) {
+      return ExitCode.Ok;
+    } // stopped before a server was found
     log.info('GET_HOST_OK', { host });
 
     const coldStart = detectColdStart();
     const engine = new TaskEngine({ host, http, log, paths: config.paths });
     let fetchingEnabled = false;
     const onKick = (kick: Kick): 'accept' | 'reject' => {
-      if (!fetchingEnabled) return 'accept'; // the startup fetch picks these up
+      if (!fetchingEnabled) {
+        return 'accept';
+      } // the startup fetch picks these up
       switch (kick.type) {
         case 'all':
           void engine.fetch({ reason: 'kickoff' });
@@ -90,7 +96,9 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
       onKick,
       // Kicks sent while the socket was down are lost: fetch after every reconnect.
       onConnected: () => {
-        if (fetchingEnabled) void engine.fetch({ reason: 'kickoff' });
+        if (fetchingEnabled) {
+          void engine.fetch({ reason: 'kickoff' });
+        }
       },
     });
     const heartbeat = new Heartbeat({
@@ -109,8 +117,11 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     o.onStarted?.();
     await engine.fetch({ reason: 'startup', coldStart });
     await new Promise<void>((resolve) => {
-      if (o.signal.aborted) resolve();
-      else o.signal.addEventListener('abort', () => resolve(), { once: true });
+      if (o.signal.aborted) {
+        resolve();
+      } else {
+        o.signal.addEventListener('abort', () => resolve(), { once: true });
+      }
     });
     log.info('Stopping ......');
     return ExitCode.Ok;

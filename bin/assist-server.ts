@@ -7,7 +7,14 @@ import { buildServer } from '../control-plane/index.js';
 
 const DEFAULT_DATA_DIR = process.env['ASSIST_DATA_DIR'] ?? '/var/lib/assist-server';
 
-async function start(a: { dataDir: string; host: string; port: number; region: string; hostname: string[]; logLevel: string }) {
+async function start(a: {
+  dataDir: string;
+  host: string;
+  port: number;
+  region: string;
+  hostname: string[];
+  logLevel: string;
+}) {
   const cp = await buildServer({
     dataDir: a.dataDir,
     host: a.host,
@@ -20,7 +27,9 @@ async function start(a: { dataDir: string; host: string; port: number; region: s
   console.log(JSON.stringify({ event: 'ready', url, caCert: cp.tls.caCertPath, dataDir: a.dataDir }));
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      return;
+    }
     stopping = true;
     cp.log.info('control plane stopping', { signal });
     const backstop = setTimeout(() => process.exit(1), 10_000);
@@ -44,7 +53,7 @@ async function createKey(a: { dataDir: string; description: string }) {
   }
 }
 
-await yargs(hideBin(process.argv))
+void yargs(hideBin(process.argv))
   .scriptName('assist-server')
   .option('data-dir', { type: 'string', default: DEFAULT_DATA_DIR, describe: 'where the database, CA and keys live' })
   .command(
@@ -55,9 +64,22 @@ await yargs(hideBin(process.argv))
         .option('host', { type: 'string', default: '127.0.0.1' })
         .option('port', { type: 'number', default: 8443 })
         .option('region', { type: 'string', default: 'cn-local' })
-        .option('hostname', { type: 'string', array: true, default: [] as string[], describe: 'extra certificate names' })
+        .option('hostname', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe: 'extra certificate names',
+        })
         .option('log-level', { type: 'string', default: 'info' }),
-    (a) => start({ dataDir: a.dataDir, host: a.host, port: a.port, region: a.region, hostname: a.hostname, logLevel: a.logLevel }),
+    (a) =>
+      start({
+        dataDir: a.dataDir,
+        host: a.host,
+        port: a.port,
+        region: a.region,
+        hostname: a.hostname,
+        logLevel: a.logLevel,
+      }),
   )
   .command(
     'keys create',

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HybridAuthenticator, lubanRoutes, NotifyGateway } from './agent-api/index.js';
+import { consoleRoutes } from './console/index.js';
 import { openApiRoutes } from './openapi/index.js';
 import {
   AccessKeyService,
@@ -30,6 +31,8 @@ export interface ServerOptions {
   silent?: boolean;
   limits?: Partial<InvocationLimits>;
   heartbeatIntervalMs?: number;
+  /** The console's static files; next to this module by default (the build copies them to dist/). */
+  consoleAssetsDir?: string;
 }
 
 export interface ControlPlane {
@@ -54,29 +57,41 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     dataDir: o.dataDir,
     hostnames: o.hostnames ?? ['localhost', hostname()],
     ipAddresses: o.ipAddresses ?? ['127.0.0.1', '::1'],
-    ...(o.tls ? { certFile: o.tls.certFile, keyFile: o.tls.keyFile, ...(o.tls.caFile ? { caFile: o.tls.caFile } : {}) } : {}),
+    ...(o.tls
+      ? { certFile: o.tls.certFile, keyFile: o.tls.keyFile, ...(o.tls.caFile ? { caFile: o.tls.caFile } : {}) }
+      : {}),
   });
   const db = await openSqliteStore(join(o.dataDir, 'assist.db'));
   const keys = await AccessKeyService.load(db, SecretBox.fromFile(join(o.dataDir, 'master.key')));
 
   // The gateway needs the instance service to authenticate, and services need the gateway to kick:
   // the authenticator takes a lookup function, which breaks the cycle.
-  let instances: InstanceService | undefined;
-  const auth = new HybridAuthenticator((id) => instances!.identity(id));
-  const gateway = new NotifyGateway(auth, log);
-  instances = new InstanceService(db, gateway);
+  const auth: HybridAuthenticator = new HybridAuthenticator((id: string) => instances.identity(id));
+  const gateway: NotifyGateway = new NotifyGateway(auth, log);
+  const instances: InstanceService = new InstanceService(db, gateway);
   const activations = new ActivationService(db, regionId);
   const invocations = new InvocationService(db, gateway, regionId, { ...DEFAULT_LIMITS, ...o.limits });
   // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
   gateway.onConnected = (id) => gateway.kick(id, 'kick_vm');
 
   const app = Fastify({ https: { cert: tls.cert, key: tls.key }, logger: false, trustProxy: false });
+  await app.register(consoleRoutes(o.consoleAssetsDir ?? join(import.meta.dirname, 'console', 'assets')));
   await app.register(openApiRoutes({ keys, activations, instances, invocations, log, hostId: hostname() }));
   await app.register(
-    lubanRoutes({ auth, activations, instances, invocations, gateway, log, heartbeatIntervalMs: o.heartbeatIntervalMs ?? 60_000 }),
+    lubanRoutes({
+      auth,
+      activations,
+      instances,
+      invocations,
+      gateway,
+      log,
+      heartbeatIntervalMs: o.heartbeatIntervalMs ?? 60_000,
+    }),
   );
   app.server.on('upgrade', (req, socket, head: Buffer) => {
-    if (!gateway.handleUpgrade(req, socket, head)) socket.destroy();
+    if (!gateway.handleUpgrade(req, socket, head)) {
+      socket.destroy();
+    }
   });
 
   return {
@@ -92,7 +107,9 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     async start() {
       await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
       const addr = app.server.address();
-      if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');
+      if (addr === null || typeof addr === 'string') {
+        throw new Error('server has no TCP address');
+      }
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       log.info('control plane listening', { host, port: addr.port });
       return { host, port: addr.port, url: `https://${host}:${addr.port}` };

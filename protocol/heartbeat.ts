@@ -34,6 +34,8 @@ export interface HeartbeatResponse {
 
 /** The agent's rule: a `nextInterval` outside [55 s, 65 s] is replaced by a random value inside it. */
 export function clampHeartbeatInterval(v: unknown, random: () => number = Math.random): number {
-  if (typeof v === 'number' && v >= HEARTBEAT_INTERVAL_MIN_MS && v <= HEARTBEAT_INTERVAL_MAX_MS) return v;
+  if (typeof v === 'number' && v >= HEARTBEAT_INTERVAL_MIN_MS && v <= HEARTBEAT_INTERVAL_MAX_MS) {
+    return v;
+  }
   return HEARTBEAT_INTERVAL_MIN_MS + Math.floor(random() * (HEARTBEAT_INTERVAL_MAX_MS - HEARTBEAT_INTERVAL_MIN_MS));
 }

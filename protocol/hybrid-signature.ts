@@ -46,6 +46,8 @@ export function hybridHeaders(o: {
     [HybridHeader.requestId]: requestId,
     [HybridHeader.signature]: signature,
   };
-  if (o.clientIp) h[HybridHeader.clientIp] = o.clientIp;
+  if (o.clientIp) {
+    h[HybridHeader.clientIp] = o.clientIp;
+  }
   return h;
 }

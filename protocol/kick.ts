@@ -26,20 +26,34 @@ export function formatKick(k: Kick): string {
 /** Parses a kick; undefined for anything the agent must answer with `unknow:`. */
 export function parseKick(text: string): Kick | undefined {
   const t = text.split(' ');
-  if (t[0] !== 'kick_vm') return undefined;
-  if (t.length === 1) return { type: 'all' };
+  if (t[0] !== 'kick_vm') {
+    return undefined;
+  }
+  if (t.length === 1) {
+    return { type: 'all' };
+  }
   const [, type, action, id] = t;
-  if (type === 'noop' && t.length === 2) return { type: 'noop' };
+  if (type === 'noop' && t.length === 2) {
+    return { type: 'noop' };
+  }
   if (type === 'agent' && t.length === 3) {
     if (action === 'stop' || action === 'remove' || action === 'update' || action === 'deregister') {
       return { type: 'agent', action };
     }
     return undefined;
   }
-  if (t.length !== 4 || id === undefined || id === '') return undefined;
-  if (type === 'task' && (action === 'run' || action === 'stop')) return { type, action, id };
-  if (type === 'file' && (action === 'create' || action === 'stop')) return { type, action, id };
-  if (type === 'session' && (action === 'start' || action === 'stop')) return { type, action, id };
+  if (t.length !== 4 || id === undefined || id === '') {
+    return undefined;
+  }
+  if (type === 'task' && (action === 'run' || action === 'stop')) {
+    return { type, action, id };
+  }
+  if (type === 'file' && (action === 'create' || action === 'stop')) {
+    return { type, action, id };
+  }
+  if (type === 'session' && (action === 'start' || action === 'stop')) {
+    return { type, action, id };
+  }
   return undefined;
 }
 

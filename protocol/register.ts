@@ -24,7 +24,9 @@ export interface RegisterResponse {
 }
 
 export function parseRegisterRequest(v: unknown): Validated<RegisterRequest> {
-  if (!isObj(v)) return { ok: false, errors: ['register: expected a JSON object'] };
+  if (!isObj(v)) {
+    return { ok: false, errors: ['register: expected a JSON object'] };
+  }
   const r = new FieldReader(v, 'register');
   const tags = r.arr('tag').map((t, i) => {
     const tr = new FieldReader(isObj(t) ? t : {}, `register.tag[${i}]`);

@@ -63,7 +63,9 @@ export function buildReportQuery(r: Report): string {
 /** Server side: read a report back from its query. Lenient about numbers, as the stock server must be. */
 export function parseReportQuery(kind: ReportKind, q: URLSearchParams): Report | { error: string } {
   const taskId = q.get('taskId');
-  if (taskId === null || taskId === '') return { error: 'taskId is required' };
+  if (taskId === null || taskId === '') {
+    return { error: 'taskId is required' };
+  }
   const n = (k: string): number => {
     const v = Number.parseInt(q.get(k) ?? '0', 10);
     return Number.isFinite(v) ? v : 0;
@@ -77,9 +79,22 @@ export function parseReportQuery(kind: ReportKind, q: URLSearchParams): Report |
     case 'timeout':
       return { ...base, kind, ...times, exitCode: n('exitCode') };
     case 'error':
-      return { ...base, kind, ...times, exitCode: n('exitCode'), errCode: q.get('errCode') ?? '', errDesc: q.get('errDesc') ?? '' };
+      return {
+        ...base,
+        kind,
+        ...times,
+        exitCode: n('exitCode'),
+        errCode: q.get('errCode') ?? '',
+        errDesc: q.get('errDesc') ?? '',
+      };
     case 'stopped':
-      return { ...base, kind, ...times, exitCode: n('exitcode'), result: q.get('result') === 'completed' ? 'completed' : 'killed' };
+      return {
+        ...base,
+        kind,
+        ...times,
+        exitCode: n('exitcode'),
+        result: q.get('result') === 'completed' ? 'completed' : 'killed',
+      };
     case 'invalid':
       return { ...base, kind, param: q.get('param') ?? '', value: q.get('value') ?? '' };
     case 'verified':

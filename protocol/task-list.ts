@@ -22,8 +22,12 @@ export interface TaskListQuery {
 
 export function buildTaskListQuery(q: TaskListQuery): string {
   let s = `reason=${q.reason}`;
-  if (q.reason === 'startup') s += `&cold_start=${q.coldStart === true}`;
-  if (q.taskId !== undefined) s += `&taskId=${q.taskId}`;
+  if (q.reason === 'startup') {
+    s += `&cold_start=${q.coldStart === true}`;
+  }
+  if (q.taskId !== undefined) {
+    s += `&taskId=${q.taskId}`;
+  }
   s += `&currentTime=${q.currentTime}&offset=${q.offset}&timeZone=${encodeURIComponent(q.timeZone)}`;
   return s;
 }
@@ -31,20 +35,30 @@ export function buildTaskListQuery(q: TaskListQuery): string {
 export function parseTaskListQuery(params: URLSearchParams): Validated<TaskListQuery> {
   const errors: string[] = [];
   const reason = params.get('reason');
-  if (reason !== 'startup' && reason !== 'kickoff') errors.push('reason: expected startup or kickoff');
+  if (reason !== 'startup' && reason !== 'kickoff') {
+    errors.push('reason: expected startup or kickoff');
+  }
   const num = (k: string): number => {
     const v = Number(params.get(k));
-    if (params.get(k) === null || !Number.isFinite(v)) errors.push(`${k}: expected a number`);
+    if (params.get(k) === null || !Number.isFinite(v)) {
+      errors.push(`${k}: expected a number`);
+    }
     return v;
   };
   const currentTime = num('currentTime');
   const offset = num('offset');
   const timeZone = params.get('timeZone') ?? '';
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) {
+    return { ok: false, errors };
+  }
   const q: TaskListQuery = { reason: reason as FetchReason, currentTime, offset, timeZone };
-  if (params.has('cold_start')) q.coldStart = params.get('cold_start') === 'true';
+  if (params.has('cold_start')) {
+    q.coldStart = params.get('cold_start') === 'true';
+  }
   const taskId = params.get('taskId');
-  if (taskId !== null) q.taskId = taskId;
+  if (taskId !== null) {
+    q.taskId = taskId;
+  }
   return { ok: true, value: q };
 }
 
@@ -94,7 +108,9 @@ export interface TaskListResponse {
 
 function readRunTask(v: unknown, where: string, errors: string[]): RunTask {
   const r = new FieldReader(isObj(v) ? v : {}, where);
-  if (!isObj(v)) errors.push(`${where}: expected an object`);
+  if (!isObj(v)) {
+    errors.push(`${where}: expected an object`);
+  }
   const task: RunTask = {
     taskID: r.str('taskID', true),
     invokeVersion: r.int('invokeVersion'),
@@ -136,9 +152,11 @@ function readEntries(list: unknown[], name: string, errors: string[]): RunTaskEn
     const rawRepeat = r.str('repeat');
     errors.push(...r.errors);
     let repeat: Repeat;
-    if (rawRepeat === '') repeat = task.cron !== '' ? 'Period' : 'Once';
-    else if ((REPEATS as readonly string[]).includes(rawRepeat)) repeat = rawRepeat as Repeat;
-    else {
+    if (rawRepeat === '') {
+      repeat = task.cron !== '' ? 'Period' : 'Once';
+    } else if ((REPEATS as readonly string[]).includes(rawRepeat)) {
+      repeat = rawRepeat as Repeat;
+    } else {
       errors.push(`${where}.repeat: unknown value ${rawRepeat}`);
       repeat = 'Once';
     }
@@ -147,7 +165,9 @@ function readEntries(list: unknown[], name: string, errors: string[]): RunTaskEn
 }
 
 export function parseTaskListResponse(v: unknown): Validated<TaskListResponse> {
-  if (!isObj(v)) return { ok: false, errors: ['task list: expected a JSON object'] };
+  if (!isObj(v)) {
+    return { ok: false, errors: ['task list: expected a JSON object'] };
+  }
   const errors: string[] = [];
   const r = new FieldReader(v, 'taskList');
   const value: TaskListResponse = {

@@ -21,7 +21,9 @@ export class FieldReader {
   str(key: string, required = false): string {
     const v = this.#obj[key];
     if (v === undefined || v === null) {
-      if (required) this.errors.push(`${this.#where}.${key}: required`);
+      if (required) {
+        this.errors.push(`${this.#where}.${key}: required`);
+      }
       return '';
     }
     if (typeof v !== 'string') {
@@ -32,7 +34,9 @@ export class FieldReader {
   }
   int(key: string, fallback = 0): number {
     const v = this.#obj[key];
-    if (v === undefined || v === null) return fallback;
+    if (v === undefined || v === null) {
+      return fallback;
+    }
     if (typeof v !== 'number' || !Number.isInteger(v)) {
       this.#bad(key, 'an integer');
       return fallback;
@@ -41,7 +45,9 @@ export class FieldReader {
   }
   bool(key: string): boolean {
     const v = this.#obj[key];
-    if (v === undefined || v === null) return false;
+    if (v === undefined || v === null) {
+      return false;
+    }
     if (typeof v !== 'boolean') {
       this.#bad(key, 'a boolean');
       return false;
@@ -50,7 +56,9 @@ export class FieldReader {
   }
   strMap(key: string): Record<string, string> {
     const v = this.#obj[key];
-    if (v === undefined || v === null) return {};
+    if (v === undefined || v === null) {
+      return {};
+    }
     if (!isObj(v) || !Object.values(v).every((x) => typeof x === 'string')) {
       this.#bad(key, 'an object of strings');
       return {};
@@ -59,7 +67,9 @@ export class FieldReader {
   }
   obj(key: string): Obj {
     const v = this.#obj[key];
-    if (v === undefined || v === null) return {};
+    if (v === undefined || v === null) {
+      return {};
+    }
     if (!isObj(v)) {
       this.#bad(key, 'an object');
       return {};
@@ -68,7 +78,9 @@ export class FieldReader {
   }
   arr(key: string): unknown[] {
     const v = this.#obj[key];
-    if (v === undefined || v === null) return [];
+    if (v === undefined || v === null) {
+      return [];
+    }
     if (!Array.isArray(v)) {
       this.#bad(key, 'an array');
       return [];

@@ -9,14 +9,20 @@ const SOURCE_DIRS = ['bin', 'protocol', 'agent', 'control-plane', 'cli', 'instal
 export function moduleOf(relPath: string): string {
   const parts = relPath.split(sep).join('/').split('/');
   const top = parts[0] ?? '';
-  if ((top === 'agent' || top === 'control-plane') && parts.length > 2) return `${top}/${parts[1]}`;
+  if ((top === 'agent' || top === 'control-plane') && parts.length > 2) {
+    return `${top}/${parts[1]}`;
+  }
   return top;
 }
 
 /** Which modules a module may not import, with the reason. */
 const FORBIDDEN: { from: RegExp; to: RegExp; why: string }[] = [
   { from: /^protocol$/, to: /^(?!protocol$)/, why: 'protocol/ imports nothing of ours' },
-  { from: /^control-plane/, to: /^(agent|cli|installer)/, why: 'the control plane reaches agents only through protocol/' },
+  {
+    from: /^control-plane/,
+    to: /^(agent|cli|installer)/,
+    why: 'the control plane reaches agents only through protocol/',
+  },
   { from: /^agent/, to: /^(control-plane|cli)/, why: 'the agent never imports the control plane or the CLI' },
   {
     from: /^agent\/executor$/,
@@ -39,13 +45,19 @@ function* sourceFiles(root: string, dir: string): Generator<string> {
   }
   for (const name of entries) {
     const rel = join(dir, name);
-    if (name === 'node_modules' || name === 'assets') continue;
-    if (statSync(join(root, rel)).isDirectory()) yield* sourceFiles(root, rel);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) yield rel;
+    if (name === 'node_modules' || name === 'assets') {
+      continue;
+    }
+    if (statSync(join(root, rel)).isDirectory()) {
+      yield* sourceFiles(root, rel);
+    } else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) {
+      yield rel;
+    }
   }
 }
 
-const IMPORT_RE = /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+const IMPORT_RE =
+  /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
 export function checkTree(root: string): string[] {
   const problems: string[] = [];
@@ -58,7 +70,9 @@ export function checkTree(root: string): string[] {
         const spec = (m[1] ?? m[2])!;
         const target = relative(root, resolve(root, dirname(file), spec));
         const toModule = moduleOf(target);
-        if (toModule === fromModule) continue;
+        if (toModule === fromModule) {
+          continue;
+        }
         for (const rule of FORBIDDEN) {
           if (rule.from.test(fromModule) && rule.to.test(toModule)) {
             problems.push(`${file}: imports ${spec} (${toModule}): ${rule.why}`);
@@ -80,7 +94,9 @@ const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === res
 if (isMain) {
   const root = resolve(process.argv[2] ?? '.');
   const problems = checkTree(root);
-  for (const p of problems) console.error(p);
+  for (const p of problems) {
+    console.error(p);
+  }
   console.log(`check-boundaries: ${problems.length} problem(s) in ${root}`);
   process.exitCode = problems.length > 0 ? 1 : 0;
 }

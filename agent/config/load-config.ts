@@ -25,15 +25,17 @@ const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
 export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, string | undefined>>): AgentConfig {
   const issues: string[] = [];
   const installDir = flags.installDir ?? env['ALIYUN_ASSIST_INSTALL_DIR'] ?? DEFAULT_INSTALL_DIR;
-  if (!installDir.startsWith('/') && !/^[A-Za-z]:\\/.test(installDir))
+  if (!installDir.startsWith('/') && !/^[A-Za-z]:\\/.test(installDir)) {
     issues.push(`install dir must be absolute: ${installDir}`);
+  }
   const serverHost = nonEmpty(env['ALIYUN_ASSIST_SERVER_HOST']);
   if (serverHost !== undefined && !HOST_RE.test(serverHost)) {
     issues.push(`ALIYUN_ASSIST_SERVER_HOST must be host or host:port, got ${serverHost}`);
   }
   const level = env['ALIYUN_ASSIST_LOG_LEVEL'] ?? 'info';
-  if (!['error', 'warn', 'info', 'debug'].includes(level))
+  if (!['error', 'warn', 'info', 'debug'].includes(level)) {
     issues.push(`ALIYUN_ASSIST_LOG_LEVEL must be error|warn|info|debug`);
+  }
   const hb = nonEmpty(env['ALIYUN_ASSIST_HEARTBEAT_MS']);
   const heartbeatIntervalMs = hb === undefined ? undefined : Number(hb);
   if (heartbeatIntervalMs !== undefined && !(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs >= 100)) {

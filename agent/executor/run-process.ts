@@ -58,10 +58,14 @@ export type KillPlan =
 
 export function killTreePlan(pid: number, signal: KillSignal, platform: NodeJS.Platform): KillPlan {
   // kill(0) and kill(-1) would hit the agent's own group or every process: refuse anything not a real pid.
-  if (!Number.isSafeInteger(pid) || pid <= 1) throw new RangeError(`not a process id: ${pid}`);
+  if (!Number.isSafeInteger(pid) || pid <= 1) {
+    throw new RangeError(`not a process id: ${pid}`);
+  }
   // Windows has no process groups; taskkill /T walks the tree by parent pid. There is no gentle
   // signal a console process honours, so TERM is already forceful there and the grace is moot.
-  if (platform === 'win32') return { kind: 'exec', command: 'taskkill', args: ['/T', '/F', '/PID', String(pid)] };
+  if (platform === 'win32') {
+    return { kind: 'exec', command: 'taskkill', args: ['/T', '/F', '/PID', String(pid)] };
+  }
   return { kind: 'signalGroup', pgid: pid, signal };
 }
 
@@ -111,14 +115,18 @@ export function runProcess(
   });
 
   const invalid = specProblem(spec);
-  if (invalid !== undefined) return notStarted(failure('EINVAL', `invalid process spec: ${invalid}`));
+  if (invalid !== undefined) {
+    return notStarted(failure('EINVAL', `invalid process spec: ${invalid}`));
+  }
   if (signal?.aborted) {
     // Cancelled before it began: nothing is spawned.
     const now = Date.now();
     return notStarted({ kind: 'cancelled', startedAt: now, endedAt: now }, now);
   }
   const cwdFailure = checkCwd(spec.cwd);
-  if (cwdFailure !== undefined) return notStarted(cwdFailure);
+  if (cwdFailure !== undefined) {
+    return notStarted(cwdFailure);
+  }
 
   const platform = process.platform;
   const startedAt = Date.now();
@@ -161,7 +169,9 @@ export function runProcess(
   let drainTimer: NodeJS.Timeout | undefined;
 
   const settle = (value: ExecOutcome): void => {
-    if (settled) return;
+    if (settled) {
+      return;
+    }
     settled = true;
     timeout?.clear();
     clearTimeout(graceTimer);
@@ -177,10 +187,16 @@ export function runProcess(
   };
 
   const finish = (): void => {
-    if (exit === undefined || endedAt === undefined) return;
-    if (stopReason !== undefined) settle({ kind: stopReason, startedAt, endedAt });
+    if (exit === undefined || endedAt === undefined) {
+      return;
+    }
+    if (stopReason !== undefined) {
+      settle({ kind: stopReason, startedAt, endedAt });
+    }
     // Killed by a signal: exitCode -1, as the stock client reports it.
-    else settle({ kind: 'exited', exitCode: exit.code ?? -1, signal: exit.signal, startedAt, endedAt });
+    else {
+      settle({ kind: 'exited', exitCode: exit.code ?? -1, signal: exit.signal, startedAt, endedAt });
+    }
   };
 
   // The run is over: the direct child has exited and, after a stop, its tree has ended or its grace
@@ -191,16 +207,25 @@ export function runProcess(
   // once the parent is gone taskkill /T could only name the tree by a pid that may be reused.
   // Then read the pipes for at most DRAIN_MS more (stock: 200 ms) and settle.
   const runOver = (): void => {
-    if (pid === undefined || endedAt !== undefined) return;
+    if (pid === undefined || endedAt !== undefined) {
+      return;
+    }
     endedAt = endedAtNow();
     clearTimeout(graceTimer);
-    if (groupKill) killTree(pid, 'SIGKILL', platform);
-    if (openStreams === 0) finish();
-    else drainTimer = setTimeout(finish, DRAIN_MS);
+    if (groupKill) {
+      killTree(pid, 'SIGKILL', platform);
+    }
+    if (openStreams === 0) {
+      finish();
+    } else {
+      drainTimer = setTimeout(finish, DRAIN_MS);
+    }
   };
 
   function onData(chunk: Buffer): void {
-    if (!settled) onOutput(chunk);
+    if (!settled) {
+      onOutput(chunk);
+    }
   }
 
   function onAbort(): void {
@@ -212,14 +237,20 @@ export function runProcess(
   // dies on TERM at once while the script itself may still be running its TERM trap.
   const stop = (reason: StopReason): void => {
     // The first reason wins; once the direct child has exited the work is done and nothing changes.
-    if (settled || exit !== undefined || stopReason !== undefined || pid === undefined) return;
+    if (settled || exit !== undefined || stopReason !== undefined || pid === undefined) {
+      return;
+    }
     stopReason = reason;
     timeout?.clear();
     killTree(pid, 'SIGTERM', platform);
     graceTimer = setTimeout(() => {
       killSent = true;
-      if (exit === undefined || groupKill) killTree(pid, 'SIGKILL', platform);
-      if (exit !== undefined) runOver();
+      if (exit === undefined || groupKill) {
+        killTree(pid, 'SIGKILL', platform);
+      }
+      if (exit !== undefined) {
+        runOver();
+      }
     }, spec.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
   };
 
@@ -228,17 +259,24 @@ export function runProcess(
     s.on('error', () => {}); // a read error ends the stream; 'close' follows
     s.on('close', () => {
       openStreams -= 1;
-      if (openStreams > 0) return;
+      if (openStreams > 0) {
+        return;
+      }
       // During a stop's grace, every pipe closing means the tree has finished with its output.
-      if (exit !== undefined && endedAt === undefined) runOver();
-      else finish();
+      if (exit !== undefined && endedAt === undefined) {
+        runOver();
+      } else {
+        finish();
+      }
     });
   }
 
   child.on('error', (err) => {
     // Before a pid exists this is the spawn failure (ENOENT, EACCES, …). Later errors come only from
     // child.kill()/send(), which are not used; the 'exit' event still decides the outcome.
-    if (pid === undefined) settle(failureFrom(err));
+    if (pid === undefined) {
+      settle(failureFrom(err));
+    }
   });
 
   if (pid !== undefined) {
@@ -249,10 +287,14 @@ export function runProcess(
       signal?.removeEventListener('abort', onAbort);
       // Stopping, within the grace, and the tree still holds the pipes: let it finish its TERM
       // handling; the pipes closing or the grace timer ends the run.
-      if (groupKill && stopReason !== undefined && !killSent && openStreams > 0) return;
+      if (groupKill && stopReason !== undefined && !killSent && openStreams > 0) {
+        return;
+      }
       runOver();
     });
-    if (spec.timeoutMs > 0) timeout = longTimeout(spec.timeoutMs, () => stop('timedOut'));
+    if (spec.timeoutMs > 0) {
+      timeout = longTimeout(spec.timeoutMs, () => stop('timedOut'));
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   }
 
@@ -261,12 +303,16 @@ export function runProcess(
 
 function specProblem(spec: ProcessSpec): string | undefined {
   const isDuration = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
-  if (!isDuration(spec.timeoutMs)) return `timeoutMs must be a finite number >= 0, got ${spec.timeoutMs}`;
+  if (!isDuration(spec.timeoutMs)) {
+    return `timeoutMs must be a finite number >= 0, got ${spec.timeoutMs}`;
+  }
   if (spec.killGraceMs !== undefined && !isDuration(spec.killGraceMs)) {
     return `killGraceMs must be a finite number >= 0, got ${spec.killGraceMs}`;
   }
   // Without a gid the script would keep the agent's group (root): refuse rather than leak it.
-  if (spec.uid !== undefined && spec.gid === undefined) return 'gid is required when uid is given';
+  if (spec.uid !== undefined && spec.gid === undefined) {
+    return 'gid is required when uid is given';
+  }
   return undefined;
 }
 
@@ -286,7 +332,11 @@ function checkCwd(cwd: string): StartFailure | undefined {
 
 /** Node's (libuv's) errno for a code, so synthetic failures look like the ones spawn reports. */
 function errnoOf(code: string): number | undefined {
-  for (const [errno, [name]] of getSystemErrorMap()) if (name === code) return errno;
+  for (const [errno, [name]] of getSystemErrorMap()) {
+    if (name === code) {
+      return errno;
+    }
+  }
   return undefined;
 }
 

@@ -11,7 +11,9 @@ export interface BackoffOptions {
 
 export function backoffDelay(attempt: number, o: BackoffOptions): number {
   const raw = Math.min(o.maxMs, o.initialMs * (o.factor ?? 2) ** attempt);
-  if (o.jitter === false) return raw;
+  if (o.jitter === false) {
+    return raw;
+  }
   const r = (o.random ?? Math.random)();
   return Math.round(raw / 2 + (raw / 2) * r);
 }
@@ -19,7 +21,9 @@ export function backoffDelay(attempt: number, o: BackoffOptions): number {
 /** Resolves after ms, or early (without throwing) when the signal aborts. Returns false when aborted. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
+    if (signal?.aborted) {
+      return resolve(false);
+    }
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve(true);

@@ -60,7 +60,9 @@ export class HttpClient {
         req.contentType === 'text' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
     }
     const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body);
-    if (body) headers['Content-Length'] = String(body.length);
+    if (body) {
+      headers['Content-Length'] = String(body.length);
+    }
     const timeoutMs = req.timeoutMs ?? this.#o.defaultTimeoutMs ?? 5_000;
     return new Promise<HttpResponse>((resolve, reject) => {
       const r = (isHttps ? https : http).request(

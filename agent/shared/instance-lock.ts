@@ -23,9 +23,13 @@ export function acquireInstanceLock(file: string): InstanceLock | undefined {
       writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
       return { release: () => rmSync(file, { force: true }) };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw e;
+      }
       const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) return undefined;
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        return undefined;
+      }
       rmSync(file, { force: true });
     }
   }

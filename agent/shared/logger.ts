@@ -17,10 +17,15 @@ export interface Logger {
 const SECRET_KEYS = /^(privateKey|privateKeyPem|activationCode|signature|password|accessKeySecret|authorization)$/i;
 
 const redact = winston.format((info) => {
-  for (const key of Object.keys(info)) if (SECRET_KEYS.test(key)) info[key] = '[redacted]';
+  for (const key of Object.keys(info)) {
+    if (SECRET_KEYS.test(key)) {
+      info[key] = '[redacted]';
+    }
+  }
   const err = info['err'];
-  if (err instanceof Error)
+  if (err instanceof Error) {
     info['err'] = { message: err.message, name: err.name, code: (err as { code?: unknown }).code };
+  }
   return info;
 });
 
@@ -61,8 +66,9 @@ export function createLogger(o: LoggerOptions = {}): Logger {
       }),
     );
   }
-  if (o.console || transports.length === 0)
+  if (o.console || transports.length === 0) {
     transports.push(new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] }));
+  }
   const w = winston.createLogger({
     level: o.level ?? 'info',
     format: winston.format.combine(redact(), winston.format.timestamp(), winston.format.json()),

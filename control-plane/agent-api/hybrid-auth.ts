@@ -25,22 +25,38 @@ export class HybridAuthenticator {
     const timestamp = header(headers, HybridHeader.timestamp);
     const requestId = header(headers, HybridHeader.requestId);
     const signature = header(headers, HybridHeader.signature);
-    if (!instanceId || !timestamp || !requestId || !signature) return { ok: false, reason: 'missing signature headers' };
+    if (!instanceId || !timestamp || !requestId || !signature) {
+      return { ok: false, reason: 'missing signature headers' };
+    }
     const ts = Number(timestamp);
-    if (!Number.isFinite(ts) || Math.abs(nowMs - ts) > SIGNATURE_WINDOW_MS) return { ok: false, reason: 'timestamp outside the allowed window' };
+    if (!Number.isFinite(ts) || Math.abs(nowMs - ts) > SIGNATURE_WINDOW_MS) {
+      return { ok: false, reason: 'timestamp outside the allowed window' };
+    }
     const identity = await this.#identity(instanceId);
-    if (!identity) return { ok: false, reason: 'unknown or deregistered instance' };
+    if (!identity) {
+      return { ok: false, reason: 'unknown or deregistered instance' };
+    }
     const input = hybridSignatureInput(instanceId, identity.machineId, timestamp, requestId);
-    if (!verifyHybrid(identity.publicKey, input, signature)) return { ok: false, reason: 'signature does not match' };
+    if (!verifyHybrid(identity.publicKey, input, signature)) {
+      return { ok: false, reason: 'signature does not match' };
+    }
     this.#purge(nowMs);
     const key = `${instanceId}:${requestId}`;
-    if (this.#seen.has(key)) return { ok: false, reason: 'request id replayed' };
+    if (this.#seen.has(key)) {
+      return { ok: false, reason: 'request id replayed' };
+    }
     this.#seen.set(key, ts + SIGNATURE_WINDOW_MS);
     return { ok: true, instanceId };
   }
 
   #purge(nowMs: number): void {
-    if (this.#seen.size < 10_000) return;
-    for (const [k, exp] of this.#seen) if (exp < nowMs) this.#seen.delete(k);
+    if (this.#seen.size < 10_000) {
+      return;
+    }
+    for (const [k, exp] of this.#seen) {
+      if (exp < nowMs) {
+        this.#seen.delete(k);
+      }
+    }
   }
 }

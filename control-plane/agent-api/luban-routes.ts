@@ -10,7 +10,12 @@ import {
   type ReportKind,
 } from '../../protocol/index.js';
 import type { Log } from '../shared/index.js';
-import { RegistrationRefused, type ActivationService, type InstanceService, type InvocationService } from '../services/index.js';
+import {
+  RegistrationRefused,
+  type ActivationService,
+  type InstanceService,
+  type InvocationService,
+} from '../services/index.js';
 import type { HybridAuthenticator } from './hybrid-auth.js';
 import type { NotifyGateway } from './notify-gateway.js';
 
@@ -32,12 +37,16 @@ export function lubanRoutes(deps: LubanDeps) {
     // Agents send output as raw text (bytes may split UTF-8) and an empty body typed as JSON:
     // every body is taken as a Buffer here and parsed by the route that needs it.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
+      done(null, body),
+    );
 
     /** Authenticates a signed agent call; answers 401 itself when that fails. */
     const authed = async (req: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
       const r = await deps.auth.verify(req.headers, Date.now());
-      if (r.ok) return r.instanceId;
+      if (r.ok) {
+        return r.instanceId;
+      }
       deps.log.warn('agent request refused', { path: req.routeOptions.url, reason: r.reason, ip: req.ip });
       await reply.code(401).send({ code: 401, errMsg: `unauthorized: ${r.reason}` });
       return undefined;
@@ -53,14 +62,20 @@ export function lubanRoutes(deps: LubanDeps) {
         return reply.code(400).send({ code: 400, errMsg: 'body is not JSON' });
       }
       const parsed = parseRegisterRequest(json);
-      if (!parsed.ok) return reply.code(400).send({ code: 400, errMsg: parsed.errors.join('; ') });
+      if (!parsed.ok) {
+        return reply.code(400).send({ code: 400, errMsg: parsed.errors.join('; ') });
+      }
       try {
         const { instanceId } = await deps.activations.register(parsed.value, req.ip, Date.now());
         deps.log.info('instance registered', { instanceId, activationId: parsed.value.activationId, ip: req.ip });
         return { code: 200, instanceId };
       } catch (e) {
         if (e instanceof RegistrationRefused) {
-          deps.log.warn('registration refused', { reason: e.reason, activationId: parsed.value.activationId, ip: req.ip });
+          deps.log.warn('registration refused', {
+            reason: e.reason,
+            activationId: parsed.value.activationId,
+            ip: req.ip,
+          });
           // HTTP 400, not 4xx above it: the stock agent reads the body only when status <= 400.
           return reply.code(400).send({ code: 400, errCode: e.reason, errMsg: e.message });
         }
@@ -70,7 +85,9 @@ export function lubanRoutes(deps: LubanDeps) {
 
     app.post(LubanPath.deregister, async (req, reply) => {
       const instanceId = await authed(req, reply);
-      if (!instanceId) return reply;
+      if (!instanceId) {
+        return reply;
+      }
       await deps.instances.deregister(instanceId, Date.now());
       deps.gateway.disconnect(instanceId);
       deps.log.info('instance deregistered', { instanceId });
@@ -79,16 +96,22 @@ export function lubanRoutes(deps: LubanDeps) {
 
     app.get(LubanPath.heartbeat, async (req, reply) => {
       const instanceId = await authed(req, reply);
-      if (!instanceId) return reply;
+      if (!instanceId) {
+        return reply;
+      }
       await deps.instances.heartbeat(instanceId, Date.now());
       return { code: 200, instanceId, nextInterval: deps.heartbeatIntervalMs, newTasks: false };
     });
 
     app.post(LubanPath.taskList, async (req, reply) => {
       const instanceId = await authed(req, reply);
-      if (!instanceId) return reply;
+      if (!instanceId) {
+        return reply;
+      }
       const q = parseTaskListQuery(queryOf(req));
-      if (!q.ok) return reply.code(400).send({ code: 400, errMsg: q.errors.join('; ') });
+      if (!q.ok) {
+        return reply.code(400).send({ code: 400, errMsg: q.errors.join('; ') });
+      }
       const { run } = await deps.invocations.tasksFor(instanceId, q.value, Date.now());
       return { code: 200, instanceId, run, stop: [], test: [], file: [], session: [] };
     });
@@ -96,7 +119,9 @@ export function lubanRoutes(deps: LubanDeps) {
     for (const kind of REPORT_KINDS) {
       app.post(LubanPath.taskReport(kind), async (req, reply) => {
         const instanceId = await authed(req, reply);
-        if (!instanceId) return reply;
+        if (!instanceId) {
+          return reply;
+        }
         return handleReport(deps, instanceId, kind, req, reply);
       });
     }
@@ -112,13 +137,27 @@ export function lubanRoutes(deps: LubanDeps) {
   };
 }
 
-async function handleReport(deps: LubanDeps, instanceId: string, kind: ReportKind, req: FastifyRequest, reply: FastifyReply) {
-  if (!isReportKind(kind)) return reply.code(404).send({ code: 404 });
+async function handleReport(
+  deps: LubanDeps,
+  instanceId: string,
+  kind: ReportKind,
+  req: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (!isReportKind(kind)) {
+    return reply.code(404).send({ code: 404 });
+  }
   const q = queryOf(req);
-  if (q.get('taskType') === 'sendfile') return { code: 200 }; // SendFile arrives with its own issue
+  if (q.get('taskType') === 'sendfile') {
+    return { code: 200 };
+  } // SendFile arrives with its own issue
   const report = parseReportQuery(kind, q);
-  if ('error' in report) return reply.code(400).send({ code: 400, errMsg: report.error });
+  if ('error' in report) {
+    return reply.code(400).send({ code: 400, errMsg: report.error });
+  }
   const outcome = await deps.invocations.applyReport(instanceId, report, bodyOf(req), Date.now());
-  if (outcome === 'ignored') deps.log.debug('report ignored', { instanceId, taskId: report.taskId, kind });
+  if (outcome === 'ignored') {
+    deps.log.debug('report ignored', { instanceId, taskId: report.taskId, kind });
+  }
   return { code: 200 };
 }

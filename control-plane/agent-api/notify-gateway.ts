@@ -30,14 +30,18 @@ export class NotifyGateway implements AgentNotifier {
 
   kick(instanceId: string, message: string): boolean {
     const ws = this.#sockets.get(instanceId);
-    if (ws?.readyState !== WebSocket.OPEN) return false;
+    if (ws?.readyState !== WebSocket.OPEN) {
+      return false;
+    }
     ws.send(message);
     return true;
   }
 
   /** Handles an HTTP upgrade; returns false when the path is not ours. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== LubanPath.notifyServer) return false;
+    if (new URL(req.url ?? '/', 'http://x').pathname !== LubanPath.notifyServer) {
+      return false;
+    }
     void this.#auth.verify(req.headers, Date.now()).then(
       (auth) => {
         if (!auth.ok) {
@@ -54,15 +58,21 @@ export class NotifyGateway implements AgentNotifier {
 
   #adopt(instanceId: string, ws: WebSocket): void {
     const previous = this.#sockets.get(instanceId);
-    if (previous && previous !== ws) previous.close(4000, 'replaced by a newer connection');
+    if (previous && previous !== ws) {
+      previous.close(4000, 'replaced by a newer connection');
+    }
     this.#sockets.set(instanceId, ws);
     this.#log.info('agent connected', { instanceId });
     ws.on('message', (data) => {
       const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
-      if (text.startsWith('reject:')) this.#log.warn('agent rejected a kick', { instanceId, kick: text.slice(7) });
+      if (text.startsWith('reject:')) {
+        this.#log.warn('agent rejected a kick', { instanceId, kick: text.slice(7) });
+      }
     });
     ws.on('close', () => {
-      if (this.#sockets.get(instanceId) === ws) this.#sockets.delete(instanceId);
+      if (this.#sockets.get(instanceId) === ws) {
+        this.#sockets.delete(instanceId);
+      }
       this.#log.info('agent disconnected', { instanceId });
     });
     ws.on('error', (err) => this.#log.warn('agent socket error', { instanceId, err: err.message }));
@@ -75,7 +85,9 @@ export class NotifyGateway implements AgentNotifier {
   }
 
   close(): void {
-    for (const ws of this.#sockets.values()) ws.close(1001, 'server shutting down');
+    for (const ws of this.#sockets.values()) {
+      ws.close(1001, 'server shutting down');
+    }
     this.#sockets.clear();
     this.#wss.close();
   }

@@ -27,8 +27,12 @@ export const ACTIONS: Record<string, Action> = {
     const f: Parameters<ActivationService['describe']>[0] = { ...p.page() };
     const id = p.optStr('ActivationId');
     const name = p.optStr('InstanceName');
-    if (id) f.activationId = id;
-    if (name) f.instanceName = name;
+    if (id) {
+      f.activationId = id;
+    }
+    if (name) {
+      f.instanceName = name;
+    }
     return d.activations.describe(f);
   },
 
@@ -69,7 +73,9 @@ export const ACTIONS: Record<string, Action> = {
       ['invokeStatus', 'InvokeStatus'],
     ] as const) {
       const v = p.optStr(param);
-      if (v) f[key] = v;
+      if (v) {
+        f[key] = v;
+      }
     }
     return d.invocations.describeInvocations(f);
   },
@@ -86,9 +92,13 @@ export const ACTIONS: Record<string, Action> = {
       ['invokeRecordStatus', 'InvokeRecordStatus'],
     ] as const) {
       const v = p.optStr(param);
-      if (v) f[key] = v;
+      if (v) {
+        f[key] = v;
+      }
     }
-    if (!f.invokeId && !f.instanceId && !f.commandId) throw missing('InvokeId');
+    if (!f.invokeId && !f.instanceId && !f.commandId) {
+      throw missing('InvokeId');
+    }
     return d.invocations.describeResults(f);
   },
 
@@ -98,7 +108,9 @@ export const ACTIONS: Record<string, Action> = {
       ...p.page(),
     };
     const os = p.optStr('OSType');
-    if (os) f.osType = os;
+    if (os) {
+      f.osType = os;
+    }
     return d.instances.describeAssistantStatus(f);
   },
 
@@ -108,10 +120,18 @@ export const ACTIONS: Record<string, Action> = {
     const activationId = p.optStr('ActivationId');
     const os = p.optStr('OsType');
     const connected = p.optStr('Connected');
-    if (name) f.instanceName = name;
-    if (activationId) f.activationId = activationId;
-    if (os) f.osType = os;
-    if (connected) f.connected = connected === 'true';
+    if (name) {
+      f.instanceName = name;
+    }
+    if (activationId) {
+      f.activationId = activationId;
+    }
+    if (os) {
+      f.osType = os;
+    }
+    if (connected) {
+      f.connected = connected === 'true';
+    }
     return d.instances.describeManaged(f);
   },
 };

@@ -41,17 +41,20 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
       deps.keys.lookupSecret,
       now,
     );
-    if (!check.ok) throw new ApiError(check.code, check.message);
+    if (!check.ok) {
+      throw new ApiError(check.code, check.message);
+    }
     if (!(await deps.keys.useNonce(check.nonce, check.accessKeyId, now, NONCE_TTL_MS))) {
       throw new ApiError('SignatureNonceUsed', 'The request signature nonce has been used.');
     }
     action = check.action;
     const run = action === undefined ? undefined : ACTIONS[action];
-    if (!run)
+    if (!run) {
       throw new ApiError(
         'InvalidAction.NotFound',
         `Specified api ${action ?? '(none)'} is not found, please check your url and method.`,
       );
+    }
     const body = await run(new Params(check.params), deps);
     deps.log.info('api call', { action, accessKeyId: check.accessKeyId, requestId });
     return reply.send({ RequestId: requestId, ...body });
@@ -59,9 +62,11 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
     const err = isApiError(e)
       ? e
       : new ApiError('InternalError', 'The request processing has failed due to some unknown error.', { cause: e });
-    if (err.code === 'InternalError')
+    if (err.code === 'InternalError') {
       deps.log.error('api call failed', { action, requestId, err: String((e as Error)?.stack ?? e) });
-    else deps.log.info('api call refused', { action, requestId, code: err.code });
+    } else {
+      deps.log.info('api call refused', { action, requestId, code: err.code });
+    }
     return reply
       .code(err.status)
       .send({ RequestId: requestId, HostId: deps.hostId, Code: err.code, Message: err.message });

@@ -15,14 +15,22 @@ export class Params {
   }
   int(name: string): number | undefined {
     const v = this.#p[name];
-    if (v === undefined || v === '') return undefined;
-    if (!/^-?\d+$/.test(v)) throw invalid(name, 'expected an integer');
+    if (v === undefined || v === '') {
+      return undefined;
+    }
+    if (!/^-?\d+$/.test(v)) {
+      throw invalid(name, 'expected an integer');
+    }
     return Number(v);
   }
   bool(name: string, fallback = false): boolean {
     const v = this.#p[name];
-    if (v === undefined || v === '') return fallback;
-    if (v === 'true' || v === 'false') return v === 'true';
+    if (v === undefined || v === '') {
+      return fallback;
+    }
+    if (v === 'true' || v === 'false') {
+      return v === 'true';
+    }
     throw invalid(name, 'expected true or false');
   }
   /** `Name.1 … Name.N`, or a JSON array in `Name` (some SDK versions send that). */
@@ -31,7 +39,9 @@ export class Params {
     if (whole !== undefined && whole.startsWith('[')) {
       try {
         const arr = JSON.parse(whole) as unknown;
-        if (Array.isArray(arr)) return arr.map(String);
+        if (Array.isArray(arr)) {
+          return arr.map(String);
+        }
       } catch {
         throw invalid(name, 'expected a JSON array');
       }
@@ -40,18 +50,26 @@ export class Params {
     const re = new RegExp(`^${name}\\.(\\d+)$`);
     for (const [k, v] of Object.entries(this.#p)) {
       const m = re.exec(k);
-      if (m) items.push([Number(m[1]), v]);
+      if (m) {
+        items.push([Number(m[1]), v]);
+      }
     }
-    if (items.length === 0 && whole !== undefined && whole !== '') return [whole];
+    if (items.length === 0 && whole !== undefined && whole !== '') {
+      return [whole];
+    }
     return items.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
   }
   /** A JSON object given as a string (`Parameters`). */
   jsonObject(name: string): Record<string, unknown> {
     const v = this.#p[name];
-    if (v === undefined || v === '') return {};
+    if (v === undefined || v === '') {
+      return {};
+    }
     try {
       const o = JSON.parse(v) as unknown;
-      if (typeof o === 'object' && o !== null && !Array.isArray(o)) return o as Record<string, unknown>;
+      if (typeof o === 'object' && o !== null && !Array.isArray(o)) {
+        return o as Record<string, unknown>;
+      }
     } catch {
       // fall through to the error below
     }
@@ -60,9 +78,12 @@ export class Params {
   page(maxSize = 50): { pageNumber: number; pageSize: number } {
     const pageNumber = this.int('PageNumber') ?? 1;
     const pageSize = this.int('PageSize') ?? 10;
-    if (pageNumber < 1) throw invalid('PageNumber', 'must be at least 1');
-    if (pageSize < 1 || pageSize > maxSize)
+    if (pageNumber < 1) {
+      throw invalid('PageNumber', 'must be at least 1');
+    }
+    if (pageSize < 1 || pageSize > maxSize) {
       throw new ApiError('InvalidParameter', `PageSize must be from 1 to ${maxSize}.`);
+    }
     return { pageNumber, pageSize };
   }
 }

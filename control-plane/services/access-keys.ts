@@ -17,7 +17,9 @@ export class AccessKeyService {
   static async load(db: Db, box: SecretBox): Promise<AccessKeyService> {
     const s = new AccessKeyService(db, box);
     const rows = await db.selectFrom('access_keys').selectAll().where('disabled', '=', 0).execute();
-    for (const r of rows) s.#secrets.set(r.access_key_id, box.open(r.secret_enc));
+    for (const r of rows) {
+      s.#secrets.set(r.access_key_id, box.open(r.secret_enc));
+    }
     return s;
   }
 
@@ -26,7 +28,13 @@ export class AccessKeyService {
     const accessKeySecret = newAccessKeySecret();
     await this.#db
       .insertInto('access_keys')
-      .values({ access_key_id: accessKeyId, secret_enc: this.#box.seal(accessKeySecret), description, created_at: Date.now(), disabled: 0 })
+      .values({
+        access_key_id: accessKeyId,
+        secret_enc: this.#box.seal(accessKeySecret),
+        description,
+        created_at: Date.now(),
+        disabled: 0,
+      })
       .execute();
     this.#secrets.set(accessKeyId, accessKeySecret);
     return { accessKeyId, accessKeySecret };

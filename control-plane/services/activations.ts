@@ -17,7 +17,13 @@ const hashCode = (code: string) => createHash('sha256').update(code).digest('hex
 
 /** Why a registration was refused; the agent API turns it into an errMsg. */
 export class RegistrationRefused extends Error {
-  readonly reason: 'ActivationNotFound' | 'ActivationCodeInvalid' | 'ActivationExpired' | 'ActivationDisabled' | 'ActivationCountExceeded' | 'SourceIpNotAllowed';
+  readonly reason:
+    | 'ActivationNotFound'
+    | 'ActivationCodeInvalid'
+    | 'ActivationExpired'
+    | 'ActivationDisabled'
+    | 'ActivationCountExceeded'
+    | 'SourceIpNotAllowed';
   constructor(reason: RegistrationRefused['reason'], message: string) {
     super(message);
     this.reason = reason;
@@ -42,10 +48,17 @@ export class ActivationService {
     try {
       parseCidrList(input.ipAddressRange);
     } catch (e) {
-      throw new ApiError('InvalidParameter.IpAddressRange', `IpAddressRange is not a valid CIDR list: ${(e as Error).message}`);
+      throw new ApiError(
+        'InvalidParameter.IpAddressRange',
+        `IpAddressRange is not a valid CIDR list: ${(e as Error).message}`,
+      );
     }
-    if (input.instanceName.length > 128) throw invalid('InstanceName', 'at most 128 characters');
-    if (input.description.length > 100) throw invalid('Description', 'at most 100 characters');
+    if (input.instanceName.length > 128) {
+      throw invalid('InstanceName', 'at most 128 characters');
+    }
+    if (input.description.length > 100) {
+      throw invalid('Description', 'at most 100 characters');
+    }
     const activationId = newActivationId();
     const activationCode = newActivationCode();
     await this.#db
@@ -69,8 +82,12 @@ export class ActivationService {
 
   async describe(f: { activationId?: string; instanceName?: string; pageNumber: number; pageSize: number }) {
     let q = this.#db.selectFrom('activations');
-    if (f.activationId) q = q.where('activation_id', '=', f.activationId);
-    if (f.instanceName) q = q.where('instance_name', '=', f.instanceName);
+    if (f.activationId) {
+      q = q.where('activation_id', '=', f.activationId);
+    }
+    if (f.instanceName) {
+      q = q.where('instance_name', '=', f.instanceName);
+    }
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const rows = await q
       .selectAll()
@@ -105,24 +122,40 @@ export class ActivationService {
    */
   async register(req: RegisterRequest, sourceIp: string, nowMs: number): Promise<{ instanceId: string }> {
     return this.#db.transaction().execute(async (tx) => {
-      const a = await tx.selectFrom('activations').selectAll().where('activation_id', '=', req.activationId).executeTakeFirst();
-      if (!a) throw new RegistrationRefused('ActivationNotFound', 'the activation id does not exist');
+      const a = await tx
+        .selectFrom('activations')
+        .selectAll()
+        .where('activation_id', '=', req.activationId)
+        .executeTakeFirst();
+      if (!a) {
+        throw new RegistrationRefused('ActivationNotFound', 'the activation id does not exist');
+      }
       const given = Buffer.from(hashCode(req.activationCode));
       if (!timingSafeEqual(given, Buffer.from(a.code_hash))) {
         throw new RegistrationRefused('ActivationCodeInvalid', 'the activation code is not valid');
       }
-      if (a.disabled === 1) throw new RegistrationRefused('ActivationDisabled', 'the activation code is disabled');
+      if (a.disabled === 1) {
+        throw new RegistrationRefused('ActivationDisabled', 'the activation code is disabled');
+      }
       if (nowMs > a.created_at + a.ttl_hours * 3_600_000) {
         throw new RegistrationRefused('ActivationExpired', 'the activation code has expired');
       }
       if (a.registered_count >= a.instance_count) {
-        throw new RegistrationRefused('ActivationCountExceeded', 'the activation code has been used the maximum number of times');
+        throw new RegistrationRefused(
+          'ActivationCountExceeded',
+          'the activation code has been used the maximum number of times',
+        );
       }
       if (!ipInRange(sourceIp, a.ip_address_range)) {
-        throw new RegistrationRefused('SourceIpNotAllowed', `source address ${sourceIp} is outside the activation's IP range`);
+        throw new RegistrationRefused(
+          'SourceIpNotAllowed',
+          `source address ${sourceIp} is outside the activation's IP range`,
+        );
       }
       const publicKey = Buffer.from(req.publicKey, 'base64').toString('utf8');
-      if (!publicKey.includes('BEGIN PUBLIC KEY')) throw new RegistrationRefused('ActivationCodeInvalid', 'publicKey is not a PEM public key');
+      if (!publicKey.includes('BEGIN PUBLIC KEY')) {
+        throw new RegistrationRefused('ActivationCodeInvalid', 'publicKey is not a PEM public key');
+      }
       const instanceId = newId('mi');
       const seq = a.registered_count + 1;
       await tx
@@ -146,7 +179,11 @@ export class ActivationService {
           deregistered_at: null,
         })
         .execute();
-      await tx.updateTable('activations').set({ registered_count: seq }).where('activation_id', '=', a.activation_id).execute();
+      await tx
+        .updateTable('activations')
+        .set({ registered_count: seq })
+        .where('activation_id', '=', a.activation_id)
+        .execute();
       return { instanceId };
     });
   }

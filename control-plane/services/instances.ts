@@ -3,7 +3,6 @@ import type { Db, InstanceTable } from '../store/index.js';
 import { isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 
-
 export interface InstanceIdentity {
   instanceId: string;
   machineId: string;
@@ -22,7 +21,9 @@ export class InstanceService {
   /** The registered key of a live (not deregistered) instance, cached: every agent call needs it. */
   async identity(instanceId: string): Promise<InstanceIdentity | undefined> {
     const cached = this.#identityCache.get(instanceId);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) {
+      return cached ?? undefined;
+    }
     const r = await this.#db
       .selectFrom('instances')
       .select(['instance_id', 'machine_id', 'public_key'])
@@ -35,16 +36,27 @@ export class InstanceService {
   }
 
   async get(instanceId: string): Promise<InstanceTable | undefined> {
-    return this.#db.selectFrom('instances').selectAll().where('instance_id', '=', instanceId).where('deregistered_at', 'is', null).executeTakeFirst();
+    return this.#db
+      .selectFrom('instances')
+      .selectAll()
+      .where('instance_id', '=', instanceId)
+      .where('deregistered_at', 'is', null)
+      .executeTakeFirst();
   }
 
   async heartbeat(instanceId: string, nowMs: number): Promise<void> {
-    await this.#db.updateTable('instances').set({ last_heartbeat_at: nowMs }).where('instance_id', '=', instanceId).execute();
+    await this.#db
+      .updateTable('instances')
+      .set({ last_heartbeat_at: nowMs })
+      .where('instance_id', '=', instanceId)
+      .execute();
   }
 
   async deregister(instanceId: string, nowMs: number): Promise<boolean> {
     const inst = await this.get(instanceId);
-    if (!inst) return false;
+    if (!inst) {
+      return false;
+    }
     await this.#db.transaction().execute(async (tx) => {
       await tx.updateTable('instances').set({ deregistered_at: nowMs }).where('instance_id', '=', instanceId).execute();
       await tx
@@ -99,7 +111,10 @@ export class InstanceService {
         OsType: r.os_type,
         OsVersion: r.os_version,
         RegistrationTime: isoTime(r.registered_at),
-        Tags: (JSON.parse(r.tags) as { key: string; value: string }[]).map((t) => ({ TagKey: t.key, TagValue: t.value })),
+        Tags: (JSON.parse(r.tags) as { key: string; value: string }[]).map((t) => ({
+          TagKey: t.key,
+          TagValue: t.value,
+        })),
       })),
     };
   }
@@ -131,15 +146,25 @@ export class InstanceService {
 
   async #list(f: { instanceIds: string[]; instanceName?: string; activationId?: string; osType?: string }) {
     let q = this.#db.selectFrom('instances').selectAll().where('deregistered_at', 'is', null);
-    if (f.instanceIds.length > 0) q = q.where('instance_id', 'in', f.instanceIds);
-    if (f.instanceName) q = q.where('instance_name', '=', f.instanceName);
-    if (f.activationId) q = q.where('activation_id', '=', f.activationId);
-    if (f.osType) q = q.where('os_type', '=', f.osType.toLowerCase());
+    if (f.instanceIds.length > 0) {
+      q = q.where('instance_id', 'in', f.instanceIds);
+    }
+    if (f.instanceName) {
+      q = q.where('instance_name', '=', f.instanceName);
+    }
+    if (f.activationId) {
+      q = q.where('activation_id', '=', f.activationId);
+    }
+    if (f.osType) {
+      q = q.where('os_type', '=', f.osType.toLowerCase());
+    }
     return q.orderBy('registered_at', 'desc').execute();
   }
 
   async #invocationCounts(ids: string[]): Promise<Map<string, number>> {
-    if (ids.length === 0) return new Map();
+    if (ids.length === 0) {
+      return new Map();
+    }
     const rows = await this.#db
       .selectFrom('invocation_instances')
       .select(['instance_id', (eb) => eb.fn.countAll<number>().as('n')])
@@ -150,7 +175,9 @@ export class InstanceService {
   }
 
   async #activeCounts(ids: string[]): Promise<Map<string, number>> {
-    if (ids.length === 0) return new Map();
+    if (ids.length === 0) {
+      return new Map();
+    }
     const rows = await this.#db
       .selectFrom('invocation_instances')
       .select(['instance_id', (eb) => eb.fn.countAll<number>().as('n')])

@@ -27,7 +27,11 @@ export interface InvocationLimits {
   outputKeepBytes: number;
 }
 
-export const DEFAULT_LIMITS: InvocationLimits = { maxInstancesPerCall: 50, maxContentBase64: 16 * 1024, outputKeepBytes: 24 * 1024 };
+export const DEFAULT_LIMITS: InvocationLimits = {
+  maxInstancesPerCall: 50,
+  maxContentBase64: 16 * 1024,
+  outputKeepBytes: 24 * 1024,
+};
 
 export interface RunCommandInput {
   instanceIds: string[];
@@ -51,23 +55,35 @@ const CUSTOM_PARAM = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
 /** Replaces `{{name}}` custom parameters; `{{ACS::…}}` built-ins are left for the agent. */
 export function substituteParameters(script: string, params: Record<string, unknown>): string {
   const names = [...new Set([...script.matchAll(CUSTOM_PARAM)].map((m) => m[1]!))];
-  if (names.length > 20) throw invalid('CommandContent', 'at most 20 custom parameters');
+  if (names.length > 20) {
+    throw invalid('CommandContent', 'at most 20 custom parameters');
+  }
   const absent = names.filter((n) => !(n in params));
-  if (absent.length > 0) throw invalid('Parameters', `missing values for: ${absent.join(', ')}`);
+  if (absent.length > 0) {
+    throw invalid('Parameters', `missing values for: ${absent.join(', ')}`);
+  }
   return script.replace(CUSTOM_PARAM, (_m, n: string) => String(params[n]));
 }
 
 function decodeContent(content: string, encoding: string): string {
-  if (encoding === 'PlainText') return content;
-  if (encoding !== 'Base64') throw new ApiError('InvalidParameter.ContentEncoding', 'ContentEncoding must be PlainText or Base64.');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content) || content.length % 4 !== 0) throw invalid('CommandContent', 'not valid base64');
+  if (encoding === 'PlainText') {
+    return content;
+  }
+  if (encoding !== 'Base64') {
+    throw new ApiError('InvalidParameter.ContentEncoding', 'ContentEncoding must be PlainText or Base64.');
+  }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content) || content.length % 4 !== 0) {
+    throw invalid('CommandContent', 'not valid base64');
+  }
   return Buffer.from(content, 'base64').toString('utf8');
 }
 
 /** Keeps the last `keep` bytes of output; returns the bytes cut from the head. */
 function appendTail(prev: Buffer, chunk: Buffer, keep: number): { output: Buffer; cut: number } {
   const all = chunk.length === 0 ? prev : Buffer.concat([prev, chunk]);
-  if (all.length <= keep) return { output: all, cut: 0 };
+  if (all.length <= keep) {
+    return { output: all, cut: 0 };
+  }
   return { output: all.subarray(all.length - keep), cut: all.length - keep };
 }
 
@@ -78,8 +94,15 @@ const INVALID_PARAM_TO_ERROR: Record<string, string> = {
   workingDirectory: 'InvalidWorkingDir',
 };
 
+export interface ExecutionEnded {
+  invokeId: string;
+  instanceId: string;
+  status: ExecutionStatus;
+}
+
 export class InvocationService {
   readonly #db: Db;
+  readonly #endedListeners = new Set<(e: ExecutionEnded) => void>();
   readonly #notifier: AgentNotifier;
   readonly #limits: InvocationLimits;
   readonly #regionId: string;
@@ -90,12 +113,24 @@ export class InvocationService {
     this.#limits = limits;
   }
 
+  /** Subscribes to executions reaching a final status; returns the unsubscribe function. */
+  onEnded(listener: (e: ExecutionEnded) => void): () => void {
+    this.#endedListeners.add(listener);
+    return () => this.#endedListeners.delete(listener);
+  }
+
   async runCommand(input: RunCommandInput, nowMs: number): Promise<{ CommandId: string; InvokeId: string }> {
     const v = this.#validate(input);
     if (input.clientToken) {
-      const prior = await this.#db.selectFrom('invocations').selectAll().where('client_token', '=', input.clientToken).executeTakeFirst();
+      const prior = await this.#db
+        .selectFrom('invocations')
+        .selectAll()
+        .where('client_token', '=', input.clientToken)
+        .executeTakeFirst();
       if (prior) {
-        if (prior.command_content !== v.content64) throw new ApiError('IdempotentParameterMismatch', 'ClientToken was used with other parameters.');
+        if (prior.command_content !== v.content64) {
+          throw new ApiError('IdempotentParameterMismatch', 'ClientToken was used with other parameters.');
+        }
         return { CommandId: prior.command_id, InvokeId: prior.invoke_id };
       }
     }
@@ -107,7 +142,9 @@ export class InvocationService {
       .execute();
     const known = new Set(found.map((r) => r.instance_id));
     const unknown = v.instanceIds.filter((i) => !known.has(i));
-    if (unknown.length > 0) throw new ApiError('InvalidInstanceId.NotFound', `The specified instances do not exist: ${unknown.join(', ')}`);
+    if (unknown.length > 0) {
+      throw new ApiError('InvalidInstanceId.NotFound', `The specified instances do not exist: ${unknown.join(', ')}`);
+    }
 
     const commandId = newId('c', this.#regionId.split('-').pop()?.slice(0, 2));
     const invokeId = newId('t', this.#regionId.split('-').pop()?.slice(0, 2));
@@ -170,22 +207,44 @@ export class InvocationService {
           })),
         )
         .execute();
-      await tx.updateTable('instances').set({ last_invoked_at: nowMs }).where('instance_id', 'in', v.instanceIds).execute();
+      await tx
+        .updateTable('instances')
+        .set({ last_invoked_at: nowMs })
+        .where('instance_id', 'in', v.instanceIds)
+        .execute();
     });
-    for (const id of connected) this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: invokeId }));
+    for (const id of connected) {
+      this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: invokeId }));
+    }
     return { CommandId: commandId, InvokeId: invokeId };
   }
 
   #validate(input: RunCommandInput) {
     const instanceIds = [...new Set(input.instanceIds)];
-    if (instanceIds.length === 0) throw missing('InstanceId');
-    if (instanceIds.length > this.#limits.maxInstancesPerCall) {
-      throw new ApiError('InvalidParameter.InstanceIds', `At most ${this.#limits.maxInstancesPerCall} instances per call; got ${instanceIds.length}.`);
+    if (instanceIds.length === 0) {
+      throw missing('InstanceId');
     }
-    if (!input.type) throw missing('Type');
-    if (!isCommandType(input.type)) throw new ApiError('InvalidParameter.Type', `Type must be one of ${COMMAND_TYPES.join(', ')}.`);
-    if (!input.commandContent) throw missing('CommandContent');
-    if (input.repeatMode !== 'Once') throw new ApiError('InvalidParameter.RepeatMode', `RepeatMode ${input.repeatMode} is not supported by this control plane yet; use Once.`);
+    if (instanceIds.length > this.#limits.maxInstancesPerCall) {
+      throw new ApiError(
+        'InvalidParameter.InstanceIds',
+        `At most ${this.#limits.maxInstancesPerCall} instances per call; got ${instanceIds.length}.`,
+      );
+    }
+    if (!input.type) {
+      throw missing('Type');
+    }
+    if (!isCommandType(input.type)) {
+      throw new ApiError('InvalidParameter.Type', `Type must be one of ${COMMAND_TYPES.join(', ')}.`);
+    }
+    if (!input.commandContent) {
+      throw missing('CommandContent');
+    }
+    if (input.repeatMode !== 'Once') {
+      throw new ApiError(
+        'InvalidParameter.RepeatMode',
+        `RepeatMode ${input.repeatMode} is not supported by this control plane yet; use Once.`,
+      );
+    }
     const script = decodeContent(input.commandContent, input.contentEncoding);
     const original64 = Buffer.from(script, 'utf8').toString('base64');
     if (original64.length > this.#limits.maxContentBase64) {
@@ -197,11 +256,18 @@ export class InvocationService {
     const finalScript = input.enableParameter ? substituteParameters(script, input.parameters) : script;
     const content64 = Buffer.from(finalScript, 'utf8').toString('base64');
     if (content64.length > this.#limits.maxContentBase64) {
-      throw new ApiError('InvalidCommandContent.LengthLimitExceeded', 'CommandContent with parameters exceeds the limit after base64 encoding.');
+      throw new ApiError(
+        'InvalidCommandContent.LengthLimitExceeded',
+        'CommandContent with parameters exceeds the limit after base64 encoding.',
+      );
     }
     let timeout = input.timeout ?? 60;
-    if (!Number.isInteger(timeout) || timeout < 0 || timeout > 86_400) throw new ApiError('InvalidParameter.Timeout', 'Timeout must be an integer from 10 to 86400.');
-    if (timeout < 10) timeout = 10;
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > 86_400) {
+      throw new ApiError('InvalidParameter.Timeout', 'Timeout must be an integer from 10 to 86400.');
+    }
+    if (timeout < 10) {
+      timeout = 10;
+    }
     return { instanceIds, original64, content64, timeout };
   }
 
@@ -211,11 +277,21 @@ export class InvocationService {
       .selectFrom('invocation_instances as r')
       .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
       .innerJoin('instances as n', 'n.instance_id', 'r.instance_id')
-      .select(['i.invoke_id', 'i.command_id', 'i.command_name', 'i.command_type', 'i.command_content', 'i.working_dir', 'i.timeout'])
+      .select([
+        'i.invoke_id',
+        'i.command_id',
+        'i.command_name',
+        'i.command_type',
+        'i.command_content',
+        'i.working_dir',
+        'i.timeout',
+      ])
       .select(['i.username', 'i.enable_parameter', 'i.created_at', 'n.instance_name', 'n.region_id', 'r.delivered_at'])
       .where('r.instance_id', '=', instanceId)
       .where('r.status', '=', 'Pending');
-    if (q.taskId !== undefined) sel = sel.where('r.invoke_id', '=', q.taskId);
+    if (q.taskId !== undefined) {
+      sel = sel.where('r.invoke_id', '=', q.taskId);
+    }
     const rows = await sel.orderBy('i.created_at').execute();
     const undelivered = rows.filter((r) => r.delivered_at === null).map((r) => r.invoke_id);
     if (undelivered.length > 0) {
@@ -258,6 +334,21 @@ export class InvocationService {
 
   /** Applies an agent report. Reports on finished executions are ignored, so retries are harmless. */
   async applyReport(instanceId: string, report: Report, body: Buffer, nowMs: number): Promise<'applied' | 'ignored'> {
+    const outcome = await this.#applyReport(instanceId, report, body, nowMs);
+    if (outcome !== 'ignored' && isFinal(outcome)) {
+      for (const l of this.#endedListeners) {
+        l({ invokeId: report.taskId, instanceId, status: outcome });
+      }
+    }
+    return outcome === 'ignored' ? 'ignored' : 'applied';
+  }
+
+  async #applyReport(
+    instanceId: string,
+    report: Report,
+    body: Buffer,
+    nowMs: number,
+  ): Promise<ExecutionStatus | 'ignored'> {
     return this.#db.transaction().execute(async (tx) => {
       const rec = await tx
         .selectFrom('invocation_instances')
@@ -265,7 +356,9 @@ export class InvocationService {
         .where('invoke_id', '=', report.taskId)
         .where('instance_id', '=', instanceId)
         .executeTakeFirst();
-      if (!rec || isFinal(rec.status) || report.kind === 'verified') return 'ignored';
+      if (!rec || isFinal(rec.status) || report.kind === 'verified') {
+        return 'ignored';
+      }
       const { output, cut } = appendTail(rec.output, body, this.#limits.outputKeepBytes);
       const patch: Partial<InvocationInstanceTable> = { output, update_time: nowMs, dropped: rec.dropped + cut };
       const ms = (t: number) => (t > 0 ? t : nowMs);
@@ -303,13 +396,27 @@ export class InvocationService {
           patch.exit_code = report.exitCode;
           break;
       }
-      await tx.updateTable('invocation_instances').set(patch).where('invoke_id', '=', report.taskId).where('instance_id', '=', instanceId).execute();
-      return 'applied';
+      await tx
+        .updateTable('invocation_instances')
+        .set(patch)
+        .where('invoke_id', '=', report.taskId)
+        .where('instance_id', '=', instanceId)
+        .execute();
+      return (patch.status ?? rec.status) as ExecutionStatus;
     });
   }
 
-  #ended(rec: InvocationInstanceTable, r: { start: number; end: number; exitCode: number; dropped: number }, ms: (t: number) => number) {
-    return { start_time: rec.start_time ?? ms(r.start), finish_time: ms(r.end), exit_code: r.exitCode, dropped: rec.dropped + r.dropped };
+  #ended(
+    rec: InvocationInstanceTable,
+    r: { start: number; end: number; exitCode: number; dropped: number },
+    ms: (t: number) => number,
+  ) {
+    return {
+      start_time: rec.start_time ?? ms(r.start),
+      finish_time: ms(r.end),
+      exit_code: r.exitCode,
+      dropped: rec.dropped + r.dropped,
+    };
   }
 
   async describeInvocations(f: {
@@ -325,13 +432,23 @@ export class InvocationService {
     pageSize: number;
   }) {
     let q = this.#db.selectFrom('invocations');
-    if (f.invokeId) q = q.where('invoke_id', '=', f.invokeId);
-    if (f.commandId) q = q.where('command_id', '=', f.commandId);
-    if (f.commandName) q = q.where('command_name', '=', f.commandName);
-    if (f.commandType) q = q.where('command_type', '=', f.commandType);
+    if (f.invokeId) {
+      q = q.where('invoke_id', '=', f.invokeId);
+    }
+    if (f.commandId) {
+      q = q.where('command_id', '=', f.commandId);
+    }
+    if (f.commandName) {
+      q = q.where('command_name', '=', f.commandName);
+    }
+    if (f.commandType) {
+      q = q.where('command_type', '=', f.commandType);
+    }
     if (f.instanceId) {
       const id = f.instanceId;
-      q = q.where('invoke_id', 'in', (eb) => eb.selectFrom('invocation_instances').select('invoke_id').where('instance_id', '=', id));
+      q = q.where('invoke_id', 'in', (eb) =>
+        eb.selectFrom('invocation_instances').select('invoke_id').where('instance_id', '=', id),
+      );
     }
     const invocations = await q.selectAll().orderBy('created_at', 'desc').execute();
     const records = await this.#recordsOf(invocations.map((i) => i.invoke_id));
@@ -348,7 +465,12 @@ export class InvocationService {
     };
   }
 
-  #invocationView(inv: InvocationTable, recs: InvocationInstanceTable[], status: string, f: { includeOutput: boolean; contentEncoding: string }) {
+  #invocationView(
+    inv: InvocationTable,
+    recs: InvocationInstanceTable[],
+    status: string,
+    f: { includeOutput: boolean; contentEncoding: string },
+  ) {
     return {
       CommandContent: inv.command_content,
       CommandDescription: inv.command_description,
@@ -403,9 +525,15 @@ export class InvocationService {
       .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
       .selectAll('r')
       .select(['i.command_id', 'i.username']);
-    if (f.invokeId) q = q.where('r.invoke_id', '=', f.invokeId);
-    if (f.instanceId) q = q.where('r.instance_id', '=', f.instanceId);
-    if (f.commandId) q = q.where('i.command_id', '=', f.commandId);
+    if (f.invokeId) {
+      q = q.where('r.invoke_id', '=', f.invokeId);
+    }
+    if (f.instanceId) {
+      q = q.where('r.instance_id', '=', f.instanceId);
+    }
+    if (f.commandId) {
+      q = q.where('i.command_id', '=', f.commandId);
+    }
     const rows = (await q.orderBy('r.creation_time', 'desc').orderBy('r.instance_id').execute()).filter(
       (r) => !f.invokeRecordStatus || recordStatus(r.status as ExecutionStatus) === f.invokeRecordStatus,
     );
@@ -441,9 +569,18 @@ export class InvocationService {
 
   async #recordsOf(invokeIds: string[]): Promise<Map<string, InvocationInstanceTable[]>> {
     const m = new Map<string, InvocationInstanceTable[]>();
-    if (invokeIds.length === 0) return m;
-    const rows = await this.#db.selectFrom('invocation_instances').selectAll().where('invoke_id', 'in', invokeIds).orderBy('instance_id').execute();
-    for (const r of rows) m.set(r.invoke_id, [...(m.get(r.invoke_id) ?? []), r]);
+    if (invokeIds.length === 0) {
+      return m;
+    }
+    const rows = await this.#db
+      .selectFrom('invocation_instances')
+      .selectAll()
+      .where('invoke_id', 'in', invokeIds)
+      .orderBy('instance_id')
+      .execute();
+    for (const r of rows) {
+      m.set(r.invoke_id, [...(m.get(r.invoke_id) ?? []), r]);
+    }
     return m;
   }
 }

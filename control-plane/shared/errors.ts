@@ -17,16 +17,16 @@ const STATUS = {
   'InvalidParameter.InstanceCount': 400,
   'InvalidParameter.TimeToLiveInHours': 400,
   'InvalidParameter.IpAddressRange': 400,
-  'IdempotentParameterMismatch': 400,
-  'MissingAccessKeyId': 400,
+  IdempotentParameterMismatch: 400,
+  MissingAccessKeyId: 400,
   'InvalidAccessKeyId.NotFound': 404,
   'InvalidAccessKeyId.Inactive': 403,
-  'IncompleteSignature': 400,
-  'SignatureDoesNotMatch': 400,
-  'SignatureNonceUsed': 400,
+  IncompleteSignature: 400,
+  SignatureDoesNotMatch: 400,
+  SignatureNonceUsed: 400,
   'InvalidTimeStamp.Expired': 400,
   'InvalidTimeStamp.Format': 400,
-  'UnsupportedSignatureMethod': 400,
+  UnsupportedSignatureMethod: 400,
   InternalError: 500,
 } as const;
 
@@ -44,5 +44,10 @@ export class ApiError extends Error {
 }
 
 export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
-export const missing = (name: string) => new ApiError('MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
-export const invalid = (name: string, why: string) => new ApiError('InvalidParameter', `The specified parameter "${name}" is not valid: ${why}`);
+export const missing = (name: string) =>
+  new ApiError(
+    'MissingParameter',
+    `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+  );
+export const invalid = (name: string, why: string) =>
+  new ApiError('InvalidParameter', `The specified parameter "${name}" is not valid: ${why}`);

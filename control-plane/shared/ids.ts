@@ -5,7 +5,9 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 function token(n: number): string {
   const bytes = randomBytes(n);
   let s = '';
-  for (const b of bytes) s += ALPHABET[b % ALPHABET.length];
+  for (const b of bytes) {
+    s += ALPHABET[b % ALPHABET.length];
+  }
   return s;
 }
 

@@ -5,11 +5,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 export class SecretBox {
   readonly #key: Buffer;
   constructor(key: Buffer) {
-    if (key.length !== 32) throw new Error('master key must be 32 bytes');
+    if (key.length !== 32) {
+      throw new Error('master key must be 32 bytes');
+    }
     this.#key = key;
   }
   static fromFile(file: string): SecretBox {
-    if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+    if (!existsSync(file)) {
+      writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+    }
     return new SecretBox(readFileSync(file));
   }
   seal(plain: string): string {

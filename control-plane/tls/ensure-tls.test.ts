@@ -22,7 +22,9 @@ import type { TlsMaterial, TlsOptions } from './index.js';
 const DAY = 24 * 60 * 60 * 1000;
 const dirs: string[] = [];
 after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 function tempDir(): string {

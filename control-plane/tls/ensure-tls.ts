@@ -68,7 +68,9 @@ const CERT_MODE = 0o644;
 
 /** Returns the TLS material to serve, creating or renewing the local CA and server certificate as needed. */
 export function ensureTls(o: TlsOptions): TlsMaterial {
-  if (o.certFile !== undefined || o.keyFile !== undefined || o.caFile !== undefined) return suppliedTls(o);
+  if (o.certFile !== undefined || o.keyFile !== undefined || o.caFile !== undefined) {
+    return suppliedTls(o);
+  }
   return generatedTls(o);
 }
 
@@ -178,7 +180,9 @@ function wantedNames(hostnames: string[], ipAddresses: string[]): WantedNames {
       throw new Error(`TLS: invalid hostname ${JSON.stringify(raw)}`);
     }
   }
-  for (const raw of ipAddresses) ips.add(ipToBytes(raw.trim()));
+  for (const raw of ipAddresses) {
+    ips.add(ipToBytes(raw.trim()));
+  }
   if (dns.size === 0 && ips.size === 0) {
     throw new Error('TLS: at least one hostname or IP address is needed for the server certificate');
   }
@@ -187,7 +191,9 @@ function wantedNames(hostnames: string[], ipAddresses: string[]): WantedNames {
 
 /** An IPv4 or IPv6 address as network-order bytes in a binary string; throws on anything else. */
 function ipToBytes(ip: string): string {
-  if (isIPv4(ip)) return String.fromCharCode(...ip.split('.').map(Number));
+  if (isIPv4(ip)) {
+    return String.fromCharCode(...ip.split('.').map(Number));
+  }
   if (isIPv6(ip) && !ip.includes('%')) {
     // The URL parser canonicalises IPv6 (lower case, embedded IPv4 turned into hex groups, "::" kept).
     const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
@@ -205,7 +211,9 @@ function ipToBytes(ip: string): string {
 
 function loadCa(certPath: string, keyPath: string, now: Date): Ca | undefined {
   const certPem = readIfExists(certPath);
-  if (certPem === undefined) return undefined; // no CA anyone could trust yet: create one
+  if (certPem === undefined) {
+    return undefined;
+  } // no CA anyone could trust yet: create one
   const keyPem = readIfExists(keyPath);
   if (keyPem === undefined) {
     throw new Error(
@@ -217,7 +225,9 @@ function loadCa(certPath: string, keyPath: string, now: Date): Ca | undefined {
   if (!x509.checkPrivateKey(parseKey(keyPem, keyPath))) {
     throw new Error(`TLS: CA key ${keyPath} does not match CA certificate ${certPath}`);
   }
-  if (!x509.ca) throw new Error(`TLS: ${certPath} is not a CA certificate`);
+  if (!x509.ca) {
+    throw new Error(`TLS: ${certPath} is not a CA certificate`);
+  }
   let cert: forge.pki.Certificate;
   let key: forge.pki.rsa.PrivateKey;
   try {
@@ -273,15 +283,23 @@ function serverCertUsable(certPem: string, keyPem: string, ca: Ca, names: Wanted
   let cert: forge.pki.Certificate;
   try {
     x509 = new X509Certificate(certPem);
-    if (!x509.checkPrivateKey(createPrivateKey(keyPem))) return false;
-    if (!x509.checkIssued(ca.x509) || !x509.verify(ca.x509.publicKey)) return false;
+    if (!x509.checkPrivateKey(createPrivateKey(keyPem))) {
+      return false;
+    }
+    if (!x509.checkIssued(ca.x509) || !x509.verify(ca.x509.publicKey)) {
+      return false;
+    }
     cert = forge.pki.certificateFromPem(certPem);
   } catch {
     return false;
   }
   const { notBefore, notAfter } = cert.validity;
-  if (notBefore.getTime() > now.getTime()) return false;
-  if (notAfter.getTime() - now.getTime() <= RENEW_BEFORE_MS) return false;
+  if (notBefore.getTime() > now.getTime()) {
+    return false;
+  }
+  if (notAfter.getTime() - now.getTime() <= RENEW_BEFORE_MS) {
+    return false;
+  }
   const have = certSans(cert);
   return names.dns.every((d) => have.dns.has(d)) && names.ips.every((ip) => have.ips.has(ip));
 }
@@ -291,8 +309,11 @@ function certSans(cert: forge.pki.Certificate): { dns: Set<string>; ips: Set<str
   const ips = new Set<string>();
   const ext = cert.getExtension('subjectAltName') as { altNames?: { type: number; value: string }[] } | undefined;
   for (const alt of ext?.altNames ?? []) {
-    if (alt.type === 2) dns.add(alt.value.toLowerCase());
-    else if (alt.type === 7) ips.add(alt.value);
+    if (alt.type === 2) {
+      dns.add(alt.value.toLowerCase());
+    } else if (alt.type === 7) {
+      ips.add(alt.value);
+    }
   }
   return { dns, ips };
 }
@@ -353,7 +374,9 @@ function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
     throw new Error(`TLS: cannot read ${path}: ${errorMessage(err)}`, { cause: err });
   }
 }

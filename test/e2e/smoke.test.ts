@@ -8,15 +8,23 @@ describe('smoke', () => {
   it('runs echo hello', async (t) => {
     const h = await startControlPlane(t);
     const agent = await startAgent(t, h);
-    const r = await h.ecs.call('runCommand', { regionId: 'cn-local', type: 'RunShellScript', commandContent: 'echo hello', instanceId: [agent.instanceId] });
-    const res = await eventually(
-      () => h.pop.call('DescribeInvocationResults', { InvokeId: r.invokeId }),
-      { until: (x) => x.Invocation.InvocationResults.InvocationResult[0]?.InvokeRecordStatus === 'Finished', timeoutMs: 20_000 },
-    ).catch((e) => {
+    const r = await h.ecs.call('runCommand', {
+      regionId: 'cn-local',
+      type: 'RunShellScript',
+      commandContent: 'echo hello',
+      instanceId: [agent.instanceId],
+    });
+    const res = await eventually(() => h.pop.call('DescribeInvocationResults', { InvokeId: r.invokeId }), {
+      until: (x) => x.Invocation.InvocationResults.InvocationResult[0]?.InvokeRecordStatus === 'Finished',
+      timeoutMs: 20_000,
+    }).catch((e) => {
       console.log(agent.log());
       throw e;
     });
     console.log(JSON.stringify(res));
-    assert.equal(Buffer.from(res.Invocation.InvocationResults.InvocationResult[0].Output, 'base64').toString(), 'hello\n');
+    assert.equal(
+      Buffer.from(res.Invocation.InvocationResults.InvocationResult[0].Output, 'base64').toString(),
+      'hello\n',
+    );
   });
 });

@@ -4,8 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
-import type { TestControlPlane } from './control-plane.js';
+
+import type { Cleanup, TestControlPlane } from './control-plane.js';
 import { eventually } from './eventually.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -29,10 +29,17 @@ export function agentCommand(args: string[]): { command: string; args: string[] 
 }
 
 /** Runs the agent CLI to completion without blocking the event loop (the control plane may share it). */
-export function runAgentCli(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runAgentCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const c = agentCommand(args);
   return new Promise((resolve, reject) => {
-    const p = spawn(c.command, c.args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const p = spawn(c.command, c.args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -42,21 +49,40 @@ export function runAgentCli(args: string[], env: Record<string, string>): Promis
   });
 }
 
-export async function registerAgent(t: TestContext, h: TestControlPlane, o: { instanceName?: string } = {}) {
+export async function registerAgent(t: Cleanup, h: TestControlPlane, o: { instanceName?: string } = {}) {
   const installDir = mkdtempSync(join(tmpdir(), 'oca-agent-'));
   t.after(() => rmSync(installDir, { recursive: true, force: true }));
-  const env = { ALIYUN_ASSIST_SERVER_HOST: h.hostPort, ALIYUN_ASSIST_CERT_PATH: h.caPath, ALIYUN_ASSIST_INSTALL_DIR: installDir };
+  const env = {
+    ALIYUN_ASSIST_SERVER_HOST: h.hostPort,
+    ALIYUN_ASSIST_CERT_PATH: h.caPath,
+    ALIYUN_ASSIST_INSTALL_DIR: installDir,
+  };
   const act = await h.pop.call('CreateActivation', { InstanceCount: 1, TimeToLiveInHours: 1 });
   const r = await runAgentCli(
-    ['--register', '--RegionId', 'cn-local', '--ActivationCode', act.ActivationCode, '--ActivationId', act.ActivationId, ...(o.instanceName ? ['--InstanceName', o.instanceName] : [])],
+    [
+      '--register',
+      '--RegionId',
+      'cn-local',
+      '--ActivationCode',
+      act.ActivationCode,
+      '--ActivationId',
+      act.ActivationId,
+      ...(o.instanceName ? ['--InstanceName', o.instanceName] : []),
+    ],
     env,
   );
   const m = /instance id: (\S+)/.exec(r.stdout);
-  if (r.status !== 0 || !m) throw new Error(`register failed (${r.status}): ${r.stdout} ${r.stderr}`);
+  if (r.status !== 0 || !m) {
+    throw new Error(`register failed (${r.status}): ${r.stdout} ${r.stderr}`);
+  }
   return { instanceId: m[1]!, installDir, env };
 }
 
-export async function startAgent(t: TestContext, h: TestControlPlane, o: { instanceName?: string } = {}): Promise<TestAgent> {
+export async function startAgent(
+  t: Cleanup,
+  h: TestControlPlane,
+  o: { instanceName?: string } = {},
+): Promise<TestAgent> {
   const reg = await registerAgent(t, h, o);
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
@@ -72,10 +98,15 @@ export async function startAgent(t: TestContext, h: TestControlPlane, o: { insta
       exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
       proc.stdout?.resume();
       proc.stderr?.resume();
-      await eventually(() => h.cp.gateway.isConnected(reg.instanceId), { timeoutMs: 30_000, what: `agent ${reg.instanceId} to connect` });
+      await eventually(() => h.cp.gateway.isConnected(reg.instanceId), {
+        timeoutMs: 30_000,
+        what: `agent ${reg.instanceId} to connect`,
+      });
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+      if (!child || child.exitCode !== null || child.signalCode !== null) {
+        return child?.exitCode ?? null;
+      }
       child.kill(signal);
       return exited;
     },

@@ -1,9 +1,13 @@
 // Starts a real control plane (HTTPS on 127.0.0.1:0, SQLite file in a temp dir) for a test, plus
+import { after } from 'node:test';
 // official SDK clients pointed at it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+/** Anything that can register cleanup: a TestContext, or { after } from node:test in a before() hook. */
+export interface Cleanup {
+  after(fn: () => unknown): void;
+}
 import { buildServer, type ControlPlane, type ServerOptions } from '../../control-plane/index.js';
 import { EcsClient, PopClient } from './sdk.js';
 
@@ -18,7 +22,7 @@ export interface TestControlPlane {
   pop: PopClient;
 }
 
-export async function startControlPlane(t: TestContext, o: Partial<ServerOptions> = {}): Promise<TestControlPlane> {
+export async function startControlPlane(t: Cleanup, o: Partial<ServerOptions> = {}): Promise<TestControlPlane> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'oca-cp-'));
   const cp = await buildServer({ silent: process.env['OCA_TEST_LOG'] !== '1', ...o, dataDir });
   const { port } = await cp.start();
@@ -27,7 +31,31 @@ export async function startControlPlane(t: TestContext, o: Partial<ServerOptions
   const caPath = cp.tls.caCertPath!;
   t.after(async () => {
     await cp.close();
-    if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (!o.dataDir) {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
-  return { cp, dataDir, hostPort, caPath, key, ecs: new EcsClient(hostPort, key, caPath), pop: new PopClient(hostPort, key, caPath) };
+  return {
+    cp,
+    dataDir,
+    hostPort,
+    caPath,
+    key,
+    ecs: new EcsClient(hostPort, key, caPath),
+    pop: new PopClient(hostPort, key, caPath),
+  };
+}
+
+/**
+ * Cleanup for resources a suite shares: call it in the describe() body (not in a hook), so the
+ * cleanups run once after the whole suite, last registered first.
+ */
+export function suiteCleanup(): Cleanup {
+  const fns: (() => unknown)[] = [];
+  after(async () => {
+    for (const fn of fns.reverse()) {
+      await fn();
+    }
+  });
+  return { after: (fn) => fns.push(fn) };
 }

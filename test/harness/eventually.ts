@@ -10,11 +10,15 @@ export async function eventually<T>(
   while (Date.now() < deadline) {
     try {
       last = await probe();
-      if (ok(last)) return last;
+      if (ok(last)) {
+        return last;
+      }
     } catch (e) {
       lastErr = e;
     }
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
   }
-  throw new Error(`timed out waiting for ${o.what ?? 'a condition'}; last value: ${JSON.stringify(last)}`, { cause: lastErr });
+  throw new Error(`timed out waiting for ${o.what ?? 'a condition'}; last value: ${JSON.stringify(last)}`, {
+    cause: lastErr,
+  });
 }

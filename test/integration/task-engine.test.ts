@@ -1,0 +1,569 @@
+// agent/tasks against a real HTTPS luban stand-in, real processes and real users.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TaskEngine } from '../../agent/tasks/index.js';
+import { HttpClient, agentPaths, createMemoryLogger, type AgentPaths } from '../../agent/shared/index.js';
+
+interface Recorded {
+  kind: string;
+  query: URLSearchParams;
+  body: Buffer;
+  at: number;
+}
+type Canned = { status: number; body: string } | { json: unknown };
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+const uid = (): string => `t-${randomBytes(5).toString('hex')}`;
+const RUN = 'RunShellScript';
+
+/** A `run`/`stop` entry as the server sends it. */
+function entry(
+  taskID: string,
+  script: string,
+  task: Record<string, unknown> = {},
+  output: Record<string, unknown> = {},
+  repeat = 'Once',
+) {
+  return {
+    task: {
+      taskID,
+      invokeVersion: 0,
+      type: RUN,
+      commandId: 'c-test',
+      commandName: 'itest',
+      commandContent: b64(script),
+      timeOut: '60',
+      ...task,
+    },
+    output: { interval: 1000, logQuota: 12000, skipEmpty: false, sendStart: false, ...output },
+    repeat,
+  };
+}
+
+async function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) {
+      return v;
+    }
+    if (Date.now() > end) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** State and process group of a process, from /proc; undefined once it is gone. */
+function procStat(pid: number): { state: string; pgrp: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0]!, pgrp: Number(fields[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A zombie waiting for init to reap it counts as gone. */
+const alive = (pid: number): boolean => {
+  const st = procStat(pid);
+  return st !== undefined && st.state !== 'Z';
+};
+
+/** Live members of a process group. */
+function groupMembers(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => procStat(pid)?.pgrp === pgid && alive(pid));
+}
+
+describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
+  let dir: string;
+  let server: Server;
+  let host: string;
+  let caPem: string;
+  let http: HttpClient;
+  let paths: AgentPaths;
+  let engine: TaskEngine;
+  const log = createMemoryLogger();
+  const listQueue: Canned[] = [];
+  const listCalls: URLSearchParams[] = [];
+  const reports: Recorded[] = [];
+  /** taskId → how many more final reports to answer with 500. */
+  const failFinal = new Map<string, number>();
+  const users: string[] = [];
+
+  const reportsFor = (id: string): Recorded[] => reports.filter((r) => r.query.get('taskId') === id);
+  const makeEngine = (): TaskEngine =>
+    new TaskEngine({
+      host,
+      http,
+      log,
+      paths,
+      reportRetryDelayMs: 50,
+      fetchRetryDelayMs: 50,
+      emptyKickRefetchMs: 200,
+      killGraceMs: 300,
+    });
+  /** Serves one list answer with these run/stop entries, fetches, and waits for every task to end. */
+  async function deliver(list: { run?: unknown[]; stop?: unknown[] }, wait = true): Promise<void> {
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', ...list } });
+    await engine.fetch({ reason: 'kickoff' });
+    if (wait) {
+      await engine.idle();
+    }
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'oca-tasks-'));
+    chmodSync(dir, 0o755); // users created below must be able to reach the install dir
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    caPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: caPem }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const url = new URL(req.url ?? '/', 'https://x');
+        if (url.pathname === '/luban/api/v1/task/list') {
+          listCalls.push(url.searchParams);
+          const next = listQueue.shift() ?? { json: { code: 200, instanceId: 'i-test' } };
+          if ('status' in next) {
+            res.writeHead(next.status).end(next.body);
+          } else {
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next.json));
+          }
+          return;
+        }
+        const m = /^\/luban\/api\/v1\/task\/(\w+)$/.exec(url.pathname);
+        if (m && req.method === 'POST') {
+          reports.push({ kind: m[1]!, query: url.searchParams, body: Buffer.concat(chunks), at: Date.now() });
+          const id = url.searchParams.get('taskId') ?? '';
+          const fails = failFinal.get(id) ?? 0;
+          if (m[1] !== 'running' && fails > 0) {
+            failFinal.set(id, fails - 1);
+            res.writeHead(500).end('try later');
+            return;
+          }
+          res.writeHead(200).end('ok');
+          return;
+        }
+        res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    http = new HttpClient({ userAgent: 'linux_amd64/test', caPem });
+    paths = agentPaths(join(dir, 'install'), '9.9.9.9');
+    engine = makeEngine();
+    await engine.start();
+  });
+
+  after(async () => {
+    await engine.stop(AbortSignal.timeout(5_000));
+    http.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const u of users) {
+      try {
+        execFileSync('userdel', ['-r', u], { stdio: 'ignore' });
+      } catch {
+        execFileSync('userdel', [u], { stdio: 'ignore' });
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs a script: start report first, then finish with the exit code and output', async () => {
+    const id = uid();
+    const t0 = Date.now();
+    await deliver({ run: [entry(id, 'echo hello; exit 3', {}, { sendStart: true })] });
+    const rs = reportsFor(id);
+    assert.deepEqual(
+      rs.map((r) => r.kind),
+      ['running', 'finish'],
+    );
+    const [start, fin] = rs as [Recorded, Recorded];
+    assert.equal(start.body.length, 0);
+    assert.equal(fin.query.get('exitCode'), '3');
+    assert.equal(fin.query.get('dropped'), '0');
+    assert.equal(fin.body.toString(), 'hello\n');
+    const s = Number(fin.query.get('start'));
+    const e = Number(fin.query.get('end'));
+    assert.ok(s >= t0 - 1000 && s <= e && e <= Date.now(), `start ${s} end ${e}`);
+    assert.equal(start.query.get('start'), String(s));
+    assert.equal(engine.runningCount, 0);
+    // The script file stays (re-delivery de-dup), private to root.
+    const file = join(paths.scriptDir, `itest-${id}.sh`);
+    assert.equal(statSync(file).mode & 0o777, 0o700);
+    assert.equal(statSync(paths.scriptDir).mode & 0o777, 0o700);
+    assert.equal(readFileSync(file, 'utf8'), 'echo hello; exit 3');
+  });
+
+  it('gives the script an explicit environment and substitutes parameters', async () => {
+    process.env['OCA_AGENT_ONLY_SECRET'] = 'do-not-leak';
+    const id = uid();
+    try {
+      await deliver({
+        run: [
+          entry(
+            id,
+            'echo "{{ACS::InvokeId}} {{ ACS::InstanceId }} {{ACS::CommandId}} {{ACS::RegionId}} {{ACS::Nope}}"; env',
+            { enableParameter: true, builtInParameter: { RegionId: 'cn-test' }, invokeVersion: 2 },
+          ),
+        ],
+      });
+    } finally {
+      delete process.env['OCA_AGENT_ONLY_SECRET'];
+    }
+    const fin = reportsFor(id).find((r) => r.kind === 'finish');
+    assert.ok(fin);
+    const [first, ...env] = fin.body.toString().trimEnd().split('\n');
+    assert.equal(first, `${id} i-test c-test cn-test {{ACS::Nope}}`);
+    const vars = new Map(env.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    assert.equal(vars.get('PATH'), '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    assert.equal(vars.get('LANG'), 'C.UTF-8');
+    assert.equal(vars.get('USER'), 'root');
+    assert.equal(vars.get('HOME'), '/root');
+    assert.equal(vars.get('PWD'), '/root'); // no workingDirectory: the user's home
+    assert.ok(!vars.has('OCA_AGENT_ONLY_SECRET'));
+    assert.ok(existsSync(join(paths.scriptDir, `itest-${id}.iv2.sh`)));
+  });
+
+  it('streams more than 6000 bytes in running chunks of at most 2048, then pings', async () => {
+    const id = uid();
+    // Six 3000-byte lines, 0.9 s apart: ticks at 1, 2, 3 s take 2048 each, later ticks only ping.
+    const script = 'for i in 1 2 3 4 5 6; do printf "%02999d\\n" $i; sleep 0.9; done';
+    await deliver({ run: [entry(id, script)] });
+    const full = Buffer.from([1, 2, 3, 4, 5, 6].map((i) => `${String(i).padStart(2999, '0')}\n`).join(''));
+    const rs = reportsFor(id);
+    const running = rs.filter((r) => r.kind === 'running');
+    const fin = rs.find((r) => r.kind === 'finish');
+    assert.ok(fin);
+    assert.ok(running.every((r) => r.body.length <= 2048));
+    const streamed = Buffer.concat(running.map((r) => r.body));
+    assert.ok(streamed.length > 6000 && streamed.length <= 8048, `streamed ${streamed.length}`);
+    assert.ok(streamed.equals(full.subarray(0, streamed.length)));
+    const lastData = running.findLastIndex((r) => r.body.length > 0);
+    assert.ok(
+      running.slice(lastData + 1).some((r) => r.body.length === 0),
+      'an empty ping after the cap',
+    );
+    assert.equal(streamed.length + fin.body.length, 12_000);
+    assert.equal(Number(fin.query.get('dropped')), full.length - 12_000);
+    assert.ok(fin.body.equals(full.subarray(full.length - fin.body.length)));
+    assert.equal(fin.query.get('exitCode'), '0');
+  });
+
+  it('keeps a 2 MB output within logQuota and sends its tail', async () => {
+    const id = uid();
+    const script = "printf '%05000d' 0; sleep 1.3; head -c 2000000 /dev/zero | tr '\\0' x; echo; echo LAST-LINE-42";
+    await deliver({ run: [entry(id, script, {}, { logQuota: 24576 })] });
+    const rs = reportsFor(id);
+    const fin = rs.find((r) => r.kind === 'finish');
+    assert.ok(fin);
+    const streamed = rs.filter((r) => r.kind === 'running').reduce((n, r) => n + r.body.length, 0);
+    assert.ok(streamed >= 2048, 'the first tick streamed');
+    assert.equal(streamed + fin.body.length, 24_576);
+    const total = 5000 + 2_000_000 + 1 + 'LAST-LINE-42\n'.length;
+    assert.equal(Number(fin.query.get('dropped')), total - 24_576);
+    assert.ok(fin.body.toString().endsWith('x\nLAST-LINE-42\n'));
+  });
+
+  it('kills a task at its timeout and reports timeout with exitCode 1', async () => {
+    const id = uid();
+    const t0 = Date.now();
+    await deliver({
+      run: [entry(id, "echo $$; cut -d' ' -f5 /proc/$$/stat; sleep 30", { timeOut: '1' }, { interval: 5000 })],
+    });
+    const rs = reportsFor(id);
+    assert.deepEqual(
+      rs.map((r) => r.kind),
+      ['timeout'],
+    );
+    const r = rs[0]!;
+    assert.ok(r.at - t0 < 3_000, `took ${r.at - t0} ms`);
+    assert.equal(r.query.get('exitCode'), '1');
+    const [pid, pgid] = r.body.toString().trim().split('\n').map(Number) as [number, number];
+    assert.ok(pid > 1 && pgid > 1);
+    assert.ok(!alive(pid), 'the script is gone');
+    assert.deepEqual(groupMembers(pgid), [], 'and so is its process group');
+  });
+
+  it('reports invalid type, content, user and working directory, and nothing else', async () => {
+    const ids = [uid(), uid(), uid(), uid(), uid()];
+    const marker = join(dir, 'invalid-ran');
+    const script = `touch ${marker}`;
+    await deliver({
+      run: [
+        entry(ids[0]!, script, { type: 'Bogus' }),
+        entry(ids[1]!, script, { type: 'RunBatScript' }),
+        { ...entry(ids[2]!, ''), task: { ...entry(ids[2]!, '').task, commandContent: 'aGVsbG8' } },
+        entry(ids[3]!, script, { username: 'no-such-user-oca' }),
+        entry(ids[4]!, script, { workingDirectory: join(dir, 'missing') }),
+      ],
+    });
+    const got = ids.map((id) => reportsFor(id).map((r) => [r.kind, r.query.get('param'), r.query.get('value')]));
+    assert.deepEqual(got, [
+      [['invalid', 'TypeInvalid', 'TypeInvalid_Bogus']],
+      [['invalid', 'TypeInvalid', 'TypeInvalid_RunBatScript']],
+      [['invalid', 'CommandContentInvalid', 'illegal base64 data at input byte 4']],
+      [['invalid', 'UsernameOrPasswordInvalid', 'UserInvalid_no-such-user-oca: user: unknown user no-such-user-oca']],
+      [['invalid', 'workingDirectory', 'WorkingDirectoryNotExist: <nil>']],
+    ]);
+    assert.ok(reportsFor(ids[0]!)[0]!.body.length === 0);
+    assert.ok(!existsSync(marker), 'no invalid task ran');
+  });
+
+  it('reports a script that cannot start as an error (PowerShell without pwsh)', async () => {
+    // Debian does not package pwsh; should a machine have it, this case cannot be produced there.
+    assert.ok(!existsSync('/usr/bin/pwsh') && !existsSync('/usr/local/bin/pwsh'), 'this case needs a machine without pwsh');
+    const id = uid();
+    await deliver({ run: [entry(id, 'Write-Output hi', { type: 'RunPowerShellScript' })] });
+    const rs = reportsFor(id);
+    assert.deepEqual(
+      rs.map((r) => [r.kind, r.query.get('errCode'), r.query.get('start'), r.query.get('end')]),
+      [['error', '-10', '0', '0']],
+    );
+    assert.match(rs[0]!.query.get('errDesc') ?? '', /^PowershellNotFound: /);
+    assert.ok(existsSync(join(paths.scriptDir, `itest-${id}.ps1`)));
+  });
+
+  it('refuses a re-delivered one-shot task with ScriptFileExisted and does not run it again', async () => {
+    const id = uid();
+    const marker = join(dir, `ran-${id}`);
+    const e = entry(id, `echo run >> ${marker}`, { invokeVersion: 1 });
+    await deliver({ run: [e] });
+    await deliver({ run: [e] });
+    const rs = reportsFor(id);
+    assert.deepEqual(
+      rs.map((r) => r.kind),
+      ['finish', 'error'],
+    );
+    const err = rs[1]!;
+    assert.equal(err.query.get('errCode'), '-9');
+    assert.equal(err.query.get('errDesc'), `ScriptFileExisted: ${join(paths.scriptDir, `itest-${id}.iv1.sh`)}`);
+    assert.equal(err.query.get('start'), '0');
+    assert.equal(err.query.get('end'), '0');
+    assert.equal(err.body.length, 0);
+    assert.equal(readFileSync(marker, 'utf8'), 'run\n');
+  });
+
+  it('ignores a run entry for a task that is still running', async () => {
+    const id = uid();
+    const e = entry(id, 'sleep 0.5; echo once');
+    await deliver({ run: [e] }, false);
+    assert.equal(engine.runningCount, 1);
+    await deliver({ run: [e] });
+    assert.deepEqual(
+      reportsFor(id).map((r) => [r.kind, r.body.toString()]),
+      [['finish', 'once\n']],
+    );
+  });
+
+  it('runs as a user created for the test, in its home by default', async () => {
+    const name = `oct${randomBytes(3).toString('hex')}`;
+    const home = join(dir, `home-${name}`);
+    execFileSync('useradd', ['-m', '-d', home, '-s', '/bin/sh', name], { stdio: 'ignore' });
+    users.push(name);
+    const id = uid();
+    await deliver({ run: [entry(id, 'id -un; pwd; echo "$HOME $USER"', { username: name })] });
+    const fin = reportsFor(id).find((r) => r.kind === 'finish');
+    assert.ok(fin, JSON.stringify(reportsFor(id).map((r) => [r.kind, r.query.get('errDesc')])));
+    assert.equal(fin.body.toString(), `${name}\n${home}\n${home} ${name}\n`);
+    const script = join(dir, 'install', 'work', 'script-user', `itest-${id}.sh`);
+    const st = statSync(script);
+    assert.equal(st.uid, Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim()));
+    assert.equal(st.mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, 'install', 'work', 'script-user')).mode & 0o777, 0o711);
+  });
+
+  it('refuses a user whose home is missing when no working directory is given', async () => {
+    const name = `ocn${randomBytes(3).toString('hex')}`;
+    execFileSync('useradd', ['-M', '-d', join(dir, 'no-home'), '-s', '/bin/sh', name], { stdio: 'ignore' });
+    users.push(name);
+    const id = uid();
+    await deliver({ run: [entry(id, 'true', { username: name })] });
+    assert.deepEqual(
+      reportsFor(id).map((r) => [r.kind, r.query.get('param'), r.query.get('value')]),
+      [['invalid', 'workingDirectory', 'DefaultWorkingDirectoryNotAvailable: <nil>']],
+    );
+  });
+
+  it('stops a running task: stopped/killed report, no final report, the process tree is gone', async () => {
+    const id = uid();
+    const e = entry(id, 'echo $$; sleep 30 & sleep 30; echo never');
+    await deliver({ run: [e] }, false);
+    const first = await waitFor('the pid in a running report', () =>
+      reportsFor(id).find((r) => r.kind === 'running' && r.body.length > 0),
+    );
+    const pid = Number(first.body.toString().trim());
+    const pgid = procStat(pid)?.pgrp ?? 0;
+    assert.ok(alive(pid) && pgid > 1);
+    assert.ok(groupMembers(pgid).length >= 3, 'the script and its sleeps share a group');
+    await deliver({ stop: [e] });
+    const rs = reportsFor(id).filter((r) => r.kind !== 'running');
+    assert.deepEqual(
+      rs.map((r) => [r.kind, r.query.get('result')]),
+      [['stopped', 'killed']],
+    );
+    const stopped = rs[0]!;
+    assert.equal(stopped.query.get('start'), first.query.get('start'));
+    assert.ok(Number(stopped.query.get('end')) >= Number(stopped.query.get('start')));
+    assert.equal(stopped.query.get('exitcode'), '0');
+    assert.equal(stopped.body.length, 0);
+    assert.ok(!alive(pid));
+    assert.deepEqual(groupMembers(pgid), []);
+    assert.equal(engine.runningCount, 0);
+  });
+
+  it('answers a stop for an unknown task with the zero-valued stopped report', async () => {
+    const id = uid();
+    await deliver({ stop: [entry(id, 'true')] });
+    const rs = reportsFor(id);
+    assert.equal(rs.length, 1);
+    assert.equal(rs[0]!.kind, 'stopped');
+    assert.equal(
+      rs[0]!.query.toString(),
+      `taskId=${id}&invokeVersion=0&start=0&end=0&exitcode=0&dropped=0&result=killed`,
+    );
+  });
+
+  it('retries the task-list fetch after 500s, then runs what it gets', async () => {
+    const id = uid();
+    const before = listCalls.length;
+    listQueue.push({ status: 500, body: 'down' }, { status: 502, body: 'down' });
+    await deliver({ run: [entry(id, 'echo ok')] });
+    assert.equal(listCalls.length - before, 3);
+    const q = listCalls.at(-1)!;
+    assert.equal(q.get('reason'), 'kickoff');
+    assert.ok(Math.abs(Number(q.get('currentTime')) - Date.now()) < 10_000);
+    assert.equal(q.get('offset'), String(-new Date().getTimezoneOffset() * 60));
+    assert.ok((q.get('timeZone') ?? '') !== '');
+    assert.deepEqual(
+      reportsFor(id).map((r) => r.kind),
+      ['finish'],
+    );
+  });
+
+  it('gives up after 4 failed attempts', async () => {
+    const before = listCalls.length;
+    listQueue.push(...Array.from({ length: 5 }, () => ({ status: 503, body: 'down' })));
+    await engine.fetch({ reason: 'kickoff', taskId: 't-x' });
+    assert.equal(listCalls.length - before, 4);
+    assert.equal(listCalls.at(-1)!.get('taskId'), 't-x');
+    listQueue.length = 0;
+  });
+
+  it('repeats the fetch after a code 408 answer', async () => {
+    const id = uid();
+    const before = listCalls.length;
+    listQueue.push({ json: { code: 408 } });
+    await deliver({ run: [entry(id, 'echo ok')] });
+    assert.equal(listCalls.length - before, 2);
+    assert.deepEqual(
+      reportsFor(id).map((r) => r.kind),
+      ['finish'],
+    );
+  });
+
+  it('fetches once more after an empty kick, but not after an empty startup fetch', async () => {
+    const id = uid();
+    let before = listCalls.length;
+    listQueue.push({ json: { code: 200, instanceId: 'i-test' } });
+    await deliver({ run: [entry(id, 'echo late')] });
+    assert.equal(listCalls.length - before, 2);
+    assert.deepEqual(
+      reportsFor(id).map((r) => r.kind),
+      ['finish'],
+    );
+    before = listCalls.length;
+    await engine.fetch({ reason: 'startup', coldStart: true });
+    assert.equal(listCalls.length - before, 1);
+    assert.equal(listCalls.at(-1)!.get('reason'), 'startup');
+    assert.equal(listCalls.at(-1)!.get('cold_start'), 'true');
+  });
+
+  it('skips periodic tasks with a warning', async () => {
+    const id = uid();
+    await deliver({ run: [entry(id, 'echo no', { cron: '0 0 * * * *' }, {}, 'Period')] });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(reportsFor(id).length, 0);
+    assert.ok(
+      log.events.some(
+        (e) => e.level === 'warn' && e.msg === 'periodic tasks are not supported yet' && e.fields['taskId'] === id,
+      ),
+    );
+  });
+
+  it('retries a final report answered with 500', async () => {
+    const id = uid();
+    failFinal.set(id, 2);
+    await deliver({ run: [entry(id, 'echo x')] });
+    assert.deepEqual(
+      reportsFor(id).map((r) => r.kind),
+      ['finish', 'finish', 'finish'],
+    );
+  });
+
+  it('stop() cancels running tasks, which then report nothing', async () => {
+    const other = makeEngine();
+    const id = uid();
+    listQueue.push({
+      json: { code: 200, instanceId: 'i-test', run: [entry(id, 'echo $$; sleep 30', {}, { sendStart: true })] },
+    });
+    await other.fetch({ reason: 'kickoff' });
+    await waitFor('the start report', () => reportsFor(id).find((r) => r.kind === 'running'));
+    assert.equal(other.runningCount, 1);
+    const t0 = Date.now();
+    await other.stop(AbortSignal.timeout(3_000));
+    assert.ok(Date.now() - t0 < 2_000);
+    assert.equal(other.runningCount, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(
+      reportsFor(id).map((r) => r.kind),
+      ['running'],
+    );
+  });
+
+  it('logs every task line with its taskId and never the script or its output', () => {
+    const text = JSON.stringify(log.events);
+    for (const secret of ['echo hello', 'hello\\n', 'LAST-LINE-42', 'printf']) {
+      assert.ok(!text.includes(secret), secret);
+    }
+    const taskLines = log.events.filter((e) => !/^task (list|engine|fetch)/.test(e.msg));
+    assert.ok(taskLines.length > 10);
+    for (const e of taskLines) {
+      assert.ok(typeof e.fields['taskId'] === 'string', e.msg);
+    }
+  });
+});
