@@ -39,7 +39,9 @@ let regOut = '';
 reg.stdout.on('data', (d: Buffer) => (regOut += d.toString()));
 await new Promise((r) => reg.on('close', r));
 const instanceId = /instance id: (\S+)/.exec(regOut)![1]!;
-const agent = spawn(process.execPath, [AGENT], { env, stdio: 'ignore' });
+// AGENT_NODE_FLAGS (e.g. "--max-semi-space-size=1") compares V8 settings for the agent process.
+const agentFlags = (process.env['AGENT_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+const agent = spawn(process.execPath, [...agentFlags, AGENT], { env, stdio: 'ignore' });
 const startedAt = Date.now();
 while (!cp.gateway.isConnected(instanceId)) {
   await new Promise((r) => setTimeout(r, 10));
@@ -76,6 +78,7 @@ rmSync(dir, { recursive: true, force: true });
 
 const f = (ms: number) => `${ms.toFixed(1)} ms`;
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}`);
+console.log(`agent node flags: ${agentFlags.join(' ') || '(none)'}`);
 console.log(`agent (dist bundle) start → notify channel connected: ${connectMs} ms`);
 console.log(`RunCommand → Finished, echo hello, ${runs} sequential runs (API call to finish report applied):`);
 console.log(

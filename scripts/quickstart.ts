@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const STATE = join(ROOT, '.quickstart');
+const STATE = process.env['QUICKSTART_STATE'] ?? join(ROOT, '.quickstart');
 const SERVER_DIR = join(STATE, 'server');
 const AGENT_DIR = join(STATE, 'agent');
 const children: ChildProcess[] = [];
@@ -79,8 +79,9 @@ async function main(): Promise<void> {
   };
   const cp = node([server, 'start', '--data-dir', SERVER_DIR, '--port', String(port), '--log-level', 'warn']);
   cp.stderr!.pipe(process.stderr);
-  await waitForLine(cp, /"event":"ready"/, 30_000);
-  const hostPort = `127.0.0.1:${port}`;
+  // The bound address comes from the server itself (the port may have been chosen by the OS).
+  const ready = JSON.parse(await waitForLine(cp, /\{"event":"ready".*\}/, 30_000)) as { url: string };
+  const hostPort = new URL(ready.url).host;
   const caPath = join(SERVER_DIR, 'tls', 'ca.pem');
   // The official SDK, pointed at the local control plane.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

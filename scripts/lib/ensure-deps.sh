@@ -7,3 +7,13 @@ ensure_deps() {
     node -e "require('better-sqlite3')" >/dev/null
   fi
 }
+
+# The console's browser tests drive Debian's Chromium through playwright-core.
+ensure_chromium() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing chromium (Debian package) for the console's browser tests"
+    if [ "$(id -u)" -ne 0 ]; then echo "installing chromium needs root: apt-get install chromium" >&2; return 1; fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
