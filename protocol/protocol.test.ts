@@ -32,7 +32,9 @@ describe('kick grammar', () => {
       { type: 'session', action: 'start', id: 'c-1' },
       { type: 'agent', action: 'update' },
     ];
-    for (const k of kicks) assert.deepEqual(parseKick(formatKick(k)), k);
+    for (const k of kicks) {
+      assert.deepEqual(parseKick(formatKick(k)), k);
+    }
     assert.equal(formatKick({ type: 'task', action: 'run', id: 't-1' }), 'kick_vm task run t-1');
   });
   it('refuses what the stock agent answers with unknow:', () => {
