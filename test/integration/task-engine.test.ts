@@ -346,7 +346,10 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
 
   it('reports a script that cannot start as an error (PowerShell without pwsh)', async () => {
     // Debian does not package pwsh; should a machine have it, this case cannot be produced there.
-    assert.ok(!existsSync('/usr/bin/pwsh') && !existsSync('/usr/local/bin/pwsh'), 'this case needs a machine without pwsh');
+    assert.ok(
+      !existsSync('/usr/bin/pwsh') && !existsSync('/usr/local/bin/pwsh'),
+      'this case needs a machine without pwsh',
+    );
     const id = uid();
     await deliver({ run: [entry(id, 'Write-Output hi', { type: 'RunPowerShellScript' })] });
     const rs = reportsFor(id);
