@@ -9,7 +9,10 @@ import { openApiRoutes } from './openapi/index.js';
 import {
   AccessKeyService,
   ActivationService,
+  CommandService,
+  DEFAULT_INVOCATION_OPTIONS,
   DEFAULT_LIMITS,
+  DeliverySweeper,
   InstanceService,
   InvocationService,
   type InvocationLimits,
@@ -30,6 +33,10 @@ export interface ServerOptions {
   logLevel?: string;
   silent?: boolean;
   limits?: Partial<InvocationLimits>;
+  /** A task no agent fetched this long after it was created fails with DeliveryTimeout (default 60 s). */
+  deliveryTimeoutMs?: number;
+  /** The value of `{{ACS::AccountId}}` in scripts (default `local`). */
+  accountId?: string;
   heartbeatIntervalMs?: number;
   /** The console's static files; next to this module by default (the build copies them to dist/). */
   consoleAssetsDir?: string;
@@ -42,6 +49,7 @@ export interface ControlPlane {
   activations: ActivationService;
   instances: InstanceService;
   invocations: InvocationService;
+  commands: CommandService;
   gateway: NotifyGateway;
   tls: TlsMaterial;
   log: Log;
@@ -70,13 +78,19 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
   const gateway: NotifyGateway = new NotifyGateway(auth, log);
   const instances: InstanceService = new InstanceService(db, gateway);
   const activations = new ActivationService(db, regionId);
-  const invocations = new InvocationService(db, gateway, regionId, { ...DEFAULT_LIMITS, ...o.limits });
+  const limits: InvocationLimits = { ...DEFAULT_LIMITS, ...o.limits };
+  const invocations = new InvocationService(db, gateway, regionId, limits, {
+    accountId: o.accountId ?? DEFAULT_INVOCATION_OPTIONS.accountId,
+    deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
+  });
+  const commands = new CommandService(db, regionId, limits);
+  const sweeper = new DeliverySweeper(invocations, log);
   // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
   gateway.onConnected = (id) => gateway.kick(id, 'kick_vm');
 
   const app = Fastify({ https: { cert: tls.cert, key: tls.key }, logger: false, trustProxy: false });
   await app.register(consoleRoutes(o.consoleAssetsDir ?? join(import.meta.dirname, 'console', 'assets')));
-  await app.register(openApiRoutes({ keys, activations, instances, invocations, log, hostId: hostname() }));
+  await app.register(openApiRoutes({ keys, activations, instances, invocations, commands, log, hostId: hostname() }));
   await app.register(
     lubanRoutes({
       auth,
@@ -101,6 +115,7 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     activations,
     instances,
     invocations,
+    commands,
     gateway,
     tls,
     log,
@@ -111,10 +126,12 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
         throw new Error('server has no TCP address');
       }
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      sweeper.start();
       log.info('control plane listening', { host, port: addr.port });
       return { host, port: addr.port, url: `https://${host}:${addr.port}` };
     },
     async close() {
+      await sweeper.stop();
       gateway.close();
       await app.close();
       await db.destroy();

@@ -112,8 +112,8 @@ export function lubanRoutes(deps: LubanDeps) {
       if (!q.ok) {
         return reply.code(400).send({ code: 400, errMsg: q.errors.join('; ') });
       }
-      const { run } = await deps.invocations.tasksFor(instanceId, q.value, Date.now());
-      return { code: 200, instanceId, run, stop: [], test: [], file: [], session: [] };
+      const { run, stop } = await deps.invocations.tasksFor(instanceId, q.value, Date.now());
+      return { code: 200, instanceId, run, stop, test: [], file: [], session: [] };
     });
 
     for (const kind of REPORT_KINDS) {

@@ -9,6 +9,14 @@ export class Params {
   str(name: string, fallback = ''): string {
     return this.#p[name] ?? fallback;
   }
+  /** The raw value when the parameter is present at all (an empty string included). */
+  opt(name: string): string | undefined {
+    return this.#p[name];
+  }
+  optBool(name: string): boolean | undefined {
+    const v = this.#p[name];
+    return v === undefined || v === '' ? undefined : this.bool(name);
+  }
   optStr(name: string): string | undefined {
     const v = this.#p[name];
     return v === undefined || v === '' ? undefined : v;
@@ -74,6 +82,47 @@ export class Params {
       // fall through to the error below
     }
     throw invalid(name, 'expected a JSON object');
+  }
+  /**
+   * `Tag.N.Key` / `Tag.N.Value` (the ACS3 SDK sends `Key`/`Value`; plain objects serialise as
+   * `key`/`value`, so both spellings are read). An absent Value stays undefined.
+   */
+  tags(name = 'Tag'): { key?: string; value?: string }[] {
+    const byIndex = new Map<number, { key?: string; value?: string }>();
+    const re = new RegExp(`^${name}\\.(\\d+)\\.(Key|Value|key|value)$`);
+    for (const [k, v] of Object.entries(this.#p)) {
+      const m = re.exec(k);
+      if (m) {
+        const i = Number(m[1]);
+        const t = byIndex.get(i) ?? {};
+        if (m[2]!.toLowerCase() === 'key') {
+          t.key = v;
+        } else {
+          t.value = v;
+        }
+        byIndex.set(i, t);
+      }
+    }
+    return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+  }
+  /** PageNumber/PageSize, or MaxResults/NextToken when either of those is given. */
+  paging(maxSize = 50):
+    | { mode: 'page'; pageNumber: number; pageSize: number }
+    | {
+        mode: 'token';
+        maxResults: number;
+        nextToken?: string;
+      } {
+    const nextToken = this.optStr('NextToken');
+    const maxResults = this.int('MaxResults');
+    if (nextToken === undefined && maxResults === undefined) {
+      return { mode: 'page', ...this.page(maxSize) };
+    }
+    const n = maxResults ?? 10;
+    if (n < 1 || n > maxSize) {
+      throw new ApiError('InvalidParameter', `MaxResults must be from 1 to ${maxSize}.`);
+    }
+    return { mode: 'token', maxResults: n, ...(nextToken !== undefined ? { nextToken } : {}) };
   }
   page(maxSize = 50): { pageNumber: number; pageSize: number } {
     const pageNumber = this.int('PageNumber') ?? 1;

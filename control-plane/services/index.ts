@@ -1,6 +1,11 @@
 export * from './access-keys.js';
 export * from './activations.js';
 export type * from './agent-notifier.js';
+export * from './commands.js';
+export * from './delivery-sweeper.js';
 export * from './instances.js';
 export * from './invocation-status.js';
 export * from './invocations.js';
+export type { Paging } from './paging.js';
+export { PUBLIC_COMMANDS, type PublicCommand } from './public-commands.js';
+export { validateTagFilters, type RawTag, type Tag, type TagFilter } from './tags.js';

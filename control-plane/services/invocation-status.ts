@@ -36,32 +36,71 @@ export function recordStatus(s: ExecutionStatus): RecordStatus {
   }
 }
 
-/** The whole invocation's status from its records, by the documented priority. */
-export function invocationStatus(records: readonly RecordStatus[]): RecordStatus | 'PartialFailed' {
-  if (records.length === 0) {
-    return 'Pending';
+/** How many records of an invocation are in each coarse status. */
+export type StatusCounts = Record<RecordStatus, number>;
+
+export const RECORD_STATUSES: readonly RecordStatus[] = [
+  'Pending',
+  'Running',
+  'Stopping',
+  'Stopped',
+  'Finished',
+  'Failed',
+];
+
+export function countStatuses(records: readonly RecordStatus[]): StatusCounts {
+  const c: StatusCounts = { Pending: 0, Running: 0, Stopping: 0, Stopped: 0, Finished: 0, Failed: 0 };
+  for (const r of records) {
+    c[r] += 1;
   }
-  const has = (s: RecordStatus) => records.includes(s);
-  const all = (pred: (s: RecordStatus) => boolean) => records.every(pred);
-  if (all((s) => s === 'Pending')) {
-    return 'Pending';
+  return c;
+}
+
+/** The whole invocation's status from its record counts, by the documented priority. */
+export function invocationStatusOf(c: StatusCounts): RecordStatus | 'PartialFailed' {
+  const total = RECORD_STATUSES.reduce((n, s) => n + c[s], 0);
+  if (c.Pending === total) {
+    return 'Pending'; // also when there are no records
   }
-  if (has('Running') || has('Pending')) {
+  if (c.Running > 0 || c.Pending > 0) {
     return 'Running';
   }
-  if (has('Stopping')) {
+  if (c.Stopping > 0) {
     return 'Stopping';
   }
-  if (all((s) => s === 'Stopped')) {
+  if (c.Finished === 0 && c.Failed === 0) {
     return 'Stopped';
   }
-  if (all((s) => s === 'Failed' || s === 'Stopped')) {
-    return 'Failed';
+  if (c.Finished === 0) {
+    return 'Failed'; // all failed, or some failed and the rest stopped
   }
-  if (all((s) => s === 'Finished' || s === 'Stopped')) {
-    return 'Finished';
+  if (c.Failed === 0) {
+    return 'Finished'; // all finished, or some finished and the rest stopped
   }
   return 'PartialFailed';
+}
+
+/** The whole invocation's status from its records, by the documented priority. */
+export function invocationStatus(records: readonly RecordStatus[]): RecordStatus | 'PartialFailed' {
+  return invocationStatusOf(countStatuses(records));
+}
+
+/** The detailed statuses that make up one coarse status (SQL filters on `InvokeRecordStatus`). */
+export function detailedStatusesOf(r: string): ExecutionStatus[] {
+  return (
+    [
+      'Pending',
+      'Running',
+      'Stopping',
+      'Success',
+      'Failed',
+      'Timeout',
+      'Error',
+      'Invalid',
+      'Aborted',
+      'Stopped',
+    ] as const
+  ).filter((s) => recordStatus(s) === r);
 }
 
 /** The deprecated `InstanceInvokeStatus`: Running / Finished / Failed / Stopped. */

@@ -1,23 +1,47 @@
-// RunCommand and its results: validation, fan-out to agents, task delivery, report handling.
+// Invocations: RunCommand and InvokeCommand (one shared fan-out path), StopInvocation,
+// ModifyInvocationAttribute, task delivery to agents, agent reports, delivery timeouts, and the
+// Describe* listings. Every record transition goes through one place that keeps the invocation's
+// status counters in step, so the aggregated status is a column SQL can filter and page on.
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import {
-  COMMAND_TYPES,
   formatKick,
-  isCommandType,
+  REPEATS,
+  type Repeat,
   type Report,
   type RunTaskEntry,
   type TaskListQuery,
 } from '../../protocol/index.js';
 import type { Db, InvocationInstanceTable, InvocationTable } from '../store/index.js';
-import { ApiError, invalid, isoTime, missing, newId } from '../shared/index.js';
+import { ApiError, isoTime, missing, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import {
+  checkDescription,
+  checkName,
+  checkOutputEncoding,
+  checkTimeout,
+  checkType,
+  checkUsername,
+  decodeContent,
+  encodeContent,
+  renderScript,
+} from './command-content.js';
+import { assertCommandQuota, resolveCommand } from './commands.js';
+import {
+  detailedStatusesOf,
   type ExecutionStatus,
   instanceInvokeStatus,
-  invocationStatus,
+  invocationStatusOf,
   isFinal,
   recordStatus,
   type RecordStatus,
+  type StatusCounts,
 } from './invocation-status.js';
+import { pageOf, windowOf, type Paging } from './paging.js';
+import { isPublicCommandId } from './public-commands.js';
+import { hasTags, saveTags, tagsOf, tagView, validateTags, type RawTag, type Tag, type TagFilter } from './tags.js';
+
+export { substituteParameters } from './command-content.js';
 
 export interface InvocationLimits {
   maxInstancesPerCall: number;
@@ -25,13 +49,25 @@ export interface InvocationLimits {
   maxContentBase64: number;
   /** Bytes of output kept per execution (the tail). */
   outputKeepBytes: number;
+  /** Saved commands per region (CreateCommand, RunCommand with KeepCommand). */
+  maxCommands: number;
 }
 
 export const DEFAULT_LIMITS: InvocationLimits = {
   maxInstancesPerCall: 50,
   maxContentBase64: 16 * 1024,
   outputKeepBytes: 24 * 1024,
+  maxCommands: 100,
 };
+
+export interface InvocationOptions {
+  /** `{{ACS::AccountId}}` for every task. */
+  accountId: string;
+  /** A record still Pending and never fetched this long after its creation fails with DeliveryTimeout. */
+  deliveryTimeoutMs: number;
+}
+
+export const DEFAULT_INVOCATION_OPTIONS: InvocationOptions = { accountId: 'local', deliveryTimeoutMs: 60_000 };
 
 export interface RunCommandInput {
   instanceIds: string[];
@@ -45,38 +81,61 @@ export interface RunCommandInput {
   enableParameter: boolean;
   parameters: Record<string, unknown>;
   username: string;
+  windowsPasswordName?: string;
   keepCommand: boolean;
   repeatMode: string;
   clientToken: string | undefined;
+  tags?: RawTag[];
 }
 
-const CUSTOM_PARAM = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
-
-/** Replaces `{{name}}` custom parameters; `{{ACS::…}}` built-ins are left for the agent. */
-export function substituteParameters(script: string, params: Record<string, unknown>): string {
-  const names = [...new Set([...script.matchAll(CUSTOM_PARAM)].map((m) => m[1]!))];
-  if (names.length > 20) {
-    throw invalid('CommandContent', 'at most 20 custom parameters');
-  }
-  const absent = names.filter((n) => !(n in params));
-  if (absent.length > 0) {
-    throw invalid('Parameters', `missing values for: ${absent.join(', ')}`);
-  }
-  return script.replace(CUSTOM_PARAM, (_m, n: string) => String(params[n]));
+export interface InvokeCommandInput {
+  /** A saved command's id, or a public command's id or name. */
+  commandId: string;
+  instanceIds: string[];
+  parameters: Record<string, unknown>;
+  /** Overrides of the command's own values when given. */
+  username?: string;
+  workingDir?: string;
+  timeout?: number;
+  windowsPasswordName?: string;
+  repeatMode: string;
+  clientToken: string | undefined;
+  tags?: RawTag[];
 }
 
-function decodeContent(content: string, encoding: string): string {
-  if (encoding === 'PlainText') {
-    return content;
-  }
-  if (encoding !== 'Base64') {
-    throw new ApiError('InvalidParameter.ContentEncoding', 'ContentEncoding must be PlainText or Base64.');
-  }
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content) || content.length % 4 !== 0) {
-    throw invalid('CommandContent', 'not valid base64');
-  }
-  return Buffer.from(content, 'base64').toString('utf8');
+export interface ModifyInvocationInput {
+  invokeId: string;
+  commandContent?: string;
+  contentEncoding: string;
+  enableParameter?: boolean;
+  parameters?: Record<string, unknown>;
+  frequency?: string;
+  instanceIds: string[];
 }
+
+const INVALID_PARAM_TO_ERROR: Record<string, string> = {
+  TypeInvalid: 'InvalidCommandType',
+  CommandContentInvalid: 'InvalidCommandContent',
+  UsernameOrPasswordInvalid: 'UserNotExist',
+  workingDirectory: 'InvalidWorkingDir',
+};
+
+const COUNTER: Record<RecordStatus, keyof InvocationTable & `n_${string}`> = {
+  Pending: 'n_pending',
+  Running: 'n_running',
+  Stopping: 'n_stopping',
+  Stopped: 'n_stopped',
+  Finished: 'n_finished',
+  Failed: 'n_failed',
+};
+const countsOf = (r: Pick<InvocationTable, `n_${string}` & keyof InvocationTable>): StatusCounts => ({
+  Pending: r.n_pending,
+  Running: r.n_running,
+  Stopping: r.n_stopping,
+  Stopped: r.n_stopped,
+  Finished: r.n_finished,
+  Failed: r.n_failed,
+});
 
 /** Keeps the last `keep` bytes of output; returns the bytes cut from the head. */
 function appendTail(prev: Buffer, chunk: Buffer, keep: number): { output: Buffer; cut: number } {
@@ -87,17 +146,51 @@ function appendTail(prev: Buffer, chunk: Buffer, keep: number): { output: Buffer
   return { output: all.subarray(all.length - keep), cut: all.length - keep };
 }
 
-const INVALID_PARAM_TO_ERROR: Record<string, string> = {
-  TypeInvalid: 'InvalidCommandType',
-  CommandContentInvalid: 'InvalidCommandContent',
-  UsernameOrPasswordInvalid: 'UserNotExist',
-  workingDirectory: 'InvalidWorkingDir',
-};
+function encodeOutput(output: Buffer, encoding: string): string {
+  return encoding === 'PlainText' ? output.toString('utf8') : output.toString('base64');
+}
+
+const decodeB64 = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+
+function fingerprint(o: unknown): string {
+  return createHash('sha256').update(JSON.stringify(o)).digest('hex');
+}
 
 export interface ExecutionEnded {
   invokeId: string;
   instanceId: string;
   status: ExecutionStatus;
+}
+
+/** Everything the fan-out needs: the command as it will run, and where. */
+interface Dispatch {
+  instanceIds: string[];
+  commandId: string;
+  name: string;
+  description: string;
+  type: string;
+  template64: string;
+  content64: string;
+  workingDir: string;
+  timeout: number;
+  enableParameter: boolean;
+  username: string;
+  windowsPasswordName: string;
+  parameters: Record<string, unknown>;
+  repeatMode: string;
+  clientToken: string | undefined;
+  fingerprint: string;
+  tags: Tag[];
+  /** RunCommand creates its command with the invocation; kept ones count against the quota. */
+  createCommand?: { kept: boolean };
+}
+
+/** A record moving from one status to another, for the counters and the ended listeners. */
+interface Transition {
+  invokeId: string;
+  instanceId: string;
+  from: string;
+  to: string;
 }
 
 export class InvocationService {
@@ -106,11 +199,23 @@ export class InvocationService {
   readonly #notifier: AgentNotifier;
   readonly #limits: InvocationLimits;
   readonly #regionId: string;
-  constructor(db: Db, notifier: AgentNotifier, regionId: string, limits: InvocationLimits = DEFAULT_LIMITS) {
+  readonly #options: InvocationOptions;
+  constructor(
+    db: Db,
+    notifier: AgentNotifier,
+    regionId: string,
+    limits: InvocationLimits = DEFAULT_LIMITS,
+    options: InvocationOptions = DEFAULT_INVOCATION_OPTIONS,
+  ) {
     this.#db = db;
     this.#notifier = notifier;
     this.#regionId = regionId;
     this.#limits = limits;
+    this.#options = options;
+  }
+
+  get deliveryTimeoutMs(): number {
+    return this.#options.deliveryTimeoutMs;
   }
 
   /** Subscribes to executions reaching a final status; returns the unsubscribe function. */
@@ -120,107 +225,89 @@ export class InvocationService {
   }
 
   async runCommand(input: RunCommandInput, nowMs: number): Promise<{ CommandId: string; InvokeId: string }> {
-    const v = this.#validate(input);
-    if (input.clientToken) {
-      const prior = await this.#db
-        .selectFrom('invocations')
-        .selectAll()
-        .where('client_token', '=', input.clientToken)
-        .executeTakeFirst();
-      if (prior) {
-        if (prior.command_content !== v.content64) {
-          throw new ApiError('IdempotentParameterMismatch', 'ClientToken was used with other parameters.');
-        }
-        return { CommandId: prior.command_id, InvokeId: prior.invoke_id };
-      }
-    }
-    const found = await this.#db
-      .selectFrom('instances')
-      .select('instance_id')
-      .where('instance_id', 'in', v.instanceIds)
-      .where('deregistered_at', 'is', null)
-      .execute();
-    const known = new Set(found.map((r) => r.instance_id));
-    const unknown = v.instanceIds.filter((i) => !known.has(i));
-    if (unknown.length > 0) {
-      throw new ApiError('InvalidInstanceId.NotFound', `The specified instances do not exist: ${unknown.join(', ')}`);
-    }
-
-    const commandId = newId('c', this.#regionId.split('-').pop()?.slice(0, 2));
-    const invokeId = newId('t', this.#regionId.split('-').pop()?.slice(0, 2));
-    const connected = new Set(v.instanceIds.filter((i) => this.#notifier.isConnected(i)));
-    await this.#db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('commands')
-        .values({
-          command_id: commandId,
-          name: input.name,
-          description: input.description,
-          type: input.type,
-          content: v.original64,
-          working_dir: input.workingDir,
-          timeout: v.timeout,
-          enable_parameter: input.enableParameter ? 1 : 0,
-          username: input.username,
-          kept: input.keepCommand ? 1 : 0,
-          created_at: nowMs,
-        })
-        .execute();
-      await tx
-        .insertInto('invocations')
-        .values({
-          invoke_id: invokeId,
-          command_id: commandId,
-          command_name: input.name,
-          command_type: input.type,
-          command_content: v.content64,
-          command_description: input.description,
-          parameters: JSON.stringify(input.parameters),
-          repeat_mode: 'Once',
-          frequency: '',
-          timed: 0,
-          username: input.username,
-          working_dir: input.workingDir,
-          timeout: v.timeout,
-          enable_parameter: input.enableParameter ? 1 : 0,
-          client_token: input.clientToken ?? null,
-          created_at: nowMs,
-        })
-        .execute();
-      await tx
-        .insertInto('invocation_instances')
-        .values(
-          v.instanceIds.map((instanceId) => ({
-            invoke_id: invokeId,
-            instance_id: instanceId,
-            // An agent without a live notify channel cannot be kicked: fail fast instead of waiting.
-            status: connected.has(instanceId) ? 'Pending' : 'Aborted',
-            error_code: connected.has(instanceId) ? '' : 'ClientNotOnline',
-            error_info: connected.has(instanceId) ? '' : 'the Cloud Assistant agent on this instance is not connected',
-            output: Buffer.alloc(0),
-            dropped: 0,
-            repeats: 1,
-            exit_code: null,
-            creation_time: nowMs,
-            update_time: nowMs,
-            finish_time: connected.has(instanceId) ? null : nowMs,
-          })),
-        )
-        .execute();
-      await tx
-        .updateTable('instances')
-        .set({ last_invoked_at: nowMs })
-        .where('instance_id', 'in', v.instanceIds)
-        .execute();
-    });
-    for (const id of connected) {
-      this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: invokeId }));
-    }
-    return { CommandId: commandId, InvokeId: invokeId };
+    const instanceIds = this.#checkInstanceList(input.instanceIds);
+    checkType(input.type);
+    const script = decodeContent(input.commandContent, input.contentEncoding);
+    checkName(input.name);
+    checkDescription(input.description);
+    checkUsername(input.username);
+    checkRepeatMode(input.repeatMode);
+    const template64 = encodeContent(script, this.#limits.maxContentBase64);
+    const content64 = encodeContent(
+      renderScript(script, input.enableParameter, input.parameters),
+      this.#limits.maxContentBase64,
+      'CommandContent with parameters',
+    );
+    const timeout = checkTimeout(input.timeout);
+    const tags = validateTags(input.tags ?? []);
+    const d: Omit<Dispatch, 'fingerprint'> = {
+      instanceIds,
+      commandId: newId('c', this.#regionCode()),
+      name: input.name,
+      description: input.description,
+      type: input.type,
+      template64,
+      content64,
+      workingDir: input.workingDir,
+      timeout,
+      enableParameter: input.enableParameter,
+      username: input.username,
+      windowsPasswordName: input.windowsPasswordName ?? '',
+      parameters: input.parameters,
+      repeatMode: input.repeatMode,
+      clientToken: input.clientToken,
+      tags,
+      createCommand: { kept: input.keepCommand },
+    };
+    // The command id is fresh on every call: a retry is the same request without it.
+    const stable = { ...d, commandId: '', instanceIds: [...instanceIds].sort() };
+    return this.#dispatch({ ...d, fingerprint: fingerprint(['RunCommand', stable]) }, nowMs);
   }
 
-  #validate(input: RunCommandInput) {
-    const instanceIds = [...new Set(input.instanceIds)];
+  async invokeCommand(input: InvokeCommandInput, nowMs: number): Promise<{ InvokeId: string }> {
+    if (!input.commandId) {
+      throw missing('CommandId');
+    }
+    const instanceIds = this.#checkInstanceList(input.instanceIds);
+    checkRepeatMode(input.repeatMode);
+    const cmd = await resolveCommand(this.#db, input.commandId);
+    const username = checkUsername(input.username ?? cmd.username);
+    const content64 = encodeContent(
+      renderScript(decodeB64(cmd.content64), cmd.enableParameter, input.parameters),
+      this.#limits.maxContentBase64,
+      'CommandContent with parameters',
+    );
+    const d: Omit<Dispatch, 'fingerprint'> = {
+      instanceIds,
+      commandId: cmd.commandId,
+      name: cmd.name,
+      description: cmd.description,
+      type: cmd.type,
+      template64: cmd.content64,
+      content64,
+      workingDir: input.workingDir ?? cmd.workingDir,
+      timeout: checkTimeout(input.timeout, cmd.timeout),
+      enableParameter: cmd.enableParameter,
+      username,
+      windowsPasswordName: input.windowsPasswordName ?? '',
+      parameters: input.parameters,
+      repeatMode: input.repeatMode,
+      clientToken: input.clientToken,
+      tags: validateTags(input.tags ?? []),
+    };
+    const r = await this.#dispatch(
+      { ...d, fingerprint: fingerprint(['InvokeCommand', { ...d, instanceIds: [...instanceIds].sort() }]) },
+      nowMs,
+    );
+    return { InvokeId: r.InvokeId };
+  }
+
+  #regionCode(): string {
+    return this.#regionId.split('-').pop()?.slice(0, 2) ?? 'hz';
+  }
+
+  #checkInstanceList(ids: string[]): string[] {
+    const instanceIds = [...new Set(ids)];
     if (instanceIds.length === 0) {
       throw missing('InstanceId');
     }
@@ -230,80 +317,262 @@ export class InvocationService {
         `At most ${this.#limits.maxInstancesPerCall} instances per call; got ${instanceIds.length}.`,
       );
     }
-    if (!input.type) {
-      throw missing('Type');
-    }
-    if (!isCommandType(input.type)) {
-      throw new ApiError('InvalidParameter.Type', `Type must be one of ${COMMAND_TYPES.join(', ')}.`);
-    }
-    if (!input.commandContent) {
-      throw missing('CommandContent');
-    }
-    if (input.repeatMode !== 'Once') {
-      throw new ApiError(
-        'InvalidParameter.RepeatMode',
-        `RepeatMode ${input.repeatMode} is not supported by this control plane yet; use Once.`,
-      );
-    }
-    const script = decodeContent(input.commandContent, input.contentEncoding);
-    const original64 = Buffer.from(script, 'utf8').toString('base64');
-    if (original64.length > this.#limits.maxContentBase64) {
-      throw new ApiError(
-        'InvalidCommandContent.LengthLimitExceeded',
-        `CommandContent is ${original64.length} bytes after base64 encoding; the limit is ${this.#limits.maxContentBase64}.`,
-      );
-    }
-    const finalScript = input.enableParameter ? substituteParameters(script, input.parameters) : script;
-    const content64 = Buffer.from(finalScript, 'utf8').toString('base64');
-    if (content64.length > this.#limits.maxContentBase64) {
-      throw new ApiError(
-        'InvalidCommandContent.LengthLimitExceeded',
-        'CommandContent with parameters exceeds the limit after base64 encoding.',
-      );
-    }
-    let timeout = input.timeout ?? 60;
-    if (!Number.isInteger(timeout) || timeout < 0 || timeout > 86_400) {
-      throw new ApiError('InvalidParameter.Timeout', 'Timeout must be an integer from 10 to 86400.');
-    }
-    if (timeout < 10) {
-      timeout = 10;
-    }
-    return { instanceIds, original64, content64, timeout };
+    return instanceIds;
   }
 
-  /** Tasks for one agent's fetch: pending executions, re-sent until the agent reports on them. */
-  async tasksFor(instanceId: string, q: TaskListQuery, nowMs: number): Promise<{ run: RunTaskEntry[] }> {
-    let sel = this.#db
-      .selectFrom('invocation_instances as r')
-      .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
-      .innerJoin('instances as n', 'n.instance_id', 'r.instance_id')
-      .select([
-        'i.invoke_id',
-        'i.command_id',
-        'i.command_name',
-        'i.command_type',
-        'i.command_content',
-        'i.working_dir',
-        'i.timeout',
-      ])
-      .select(['i.username', 'i.enable_parameter', 'i.created_at', 'n.instance_name', 'n.region_id', 'r.delivered_at'])
-      .where('r.instance_id', '=', instanceId)
-      .where('r.status', '=', 'Pending');
-    if (q.taskId !== undefined) {
-      sel = sel.where('r.invoke_id', '=', q.taskId);
-    }
-    const rows = await sel.orderBy('i.created_at').execute();
-    const undelivered = rows.filter((r) => r.delivered_at === null).map((r) => r.invoke_id);
-    if (undelivered.length > 0) {
-      await this.#db
-        .updateTable('invocation_instances')
-        .set({ delivered_at: nowMs, update_time: nowMs })
-        .where('instance_id', '=', instanceId)
-        .where('invoke_id', 'in', undelivered)
+  /**
+   * The one fan-out path: idempotency, instance checks, command (RunCommand), invocation, records
+   * and tags in one transaction; then a kick to every connected agent. Instances without a live
+   * notify channel cannot be kicked: their records fail at once with ClientNotOnline.
+   */
+  async #dispatch(d: Dispatch, nowMs: number): Promise<{ CommandId: string; InvokeId: string }> {
+    const invokeId = newId('t', this.#regionCode());
+    const connected = new Set(d.instanceIds.filter((i) => this.#notifier.isConnected(i)));
+    const offline = d.instanceIds.length - connected.size;
+    const created = await this.#db.transaction().execute(async (tx) => {
+      if (d.clientToken) {
+        const prior = await tx
+          .selectFrom('invocations')
+          .select(['invoke_id', 'command_id', 'command_content', 'request_fingerprint'])
+          .where('client_token', '=', d.clientToken)
+          .executeTakeFirst();
+        if (prior) {
+          const same = prior.request_fingerprint
+            ? prior.request_fingerprint === d.fingerprint
+            : prior.command_content === d.content64; // invocations stored before fingerprints
+          if (!same) {
+            throw new ApiError('IdempotentParameterMismatch', 'ClientToken was used with other parameters.');
+          }
+          return { CommandId: prior.command_id, InvokeId: prior.invoke_id, fresh: false };
+        }
+      }
+      const found = await tx
+        .selectFrom('instances')
+        .select('instance_id')
+        .where('instance_id', 'in', d.instanceIds)
+        .where('deregistered_at', 'is', null)
         .execute();
+      const known = new Set(found.map((r) => r.instance_id));
+      const unknown = d.instanceIds.filter((i) => !known.has(i));
+      if (unknown.length > 0) {
+        throw new ApiError('InvalidInstanceId.NotFound', `The specified instances do not exist: ${unknown.join(', ')}`);
+      }
+      if (d.createCommand) {
+        if (d.createCommand.kept) {
+          await assertCommandQuota(tx, this.#limits);
+        }
+        await tx
+          .insertInto('commands')
+          .values({
+            command_id: d.commandId,
+            name: d.name,
+            description: d.description,
+            type: d.type,
+            content: d.template64,
+            working_dir: d.workingDir,
+            timeout: d.timeout,
+            enable_parameter: d.enableParameter ? 1 : 0,
+            username: d.username,
+            kept: d.createCommand.kept ? 1 : 0,
+            created_at: nowMs,
+            client_token: null,
+          })
+          .execute();
+        if (d.createCommand.kept) {
+          await saveTags(tx, 'command', d.commandId, d.tags);
+        }
+      }
+      const counts: StatusCounts = {
+        Pending: connected.size,
+        Running: 0,
+        Stopping: 0,
+        Stopped: 0,
+        Finished: 0,
+        Failed: offline,
+      };
+      await tx
+        .insertInto('invocations')
+        .values({
+          invoke_id: invokeId,
+          command_id: d.commandId,
+          command_name: d.name,
+          command_type: d.type,
+          command_content: d.content64,
+          command_template: d.template64,
+          command_description: d.description,
+          parameters: JSON.stringify(d.parameters),
+          repeat_mode: d.repeatMode,
+          frequency: '',
+          timed: 0,
+          username: d.username,
+          working_dir: d.workingDir,
+          timeout: d.timeout,
+          enable_parameter: d.enableParameter ? 1 : 0,
+          windows_password_name: d.windowsPasswordName,
+          client_token: d.clientToken ?? null,
+          request_fingerprint: d.fingerprint,
+          created_at: nowMs,
+          status: invocationStatusOf(counts),
+          n_pending: counts.Pending,
+          n_running: 0,
+          n_stopping: 0,
+          n_stopped: 0,
+          n_finished: 0,
+          n_failed: counts.Failed,
+        })
+        .execute();
+      // Chunked: a fleet-sized fan-out must stay under SQLite's bound-variable limit.
+      for (let i = 0; i < d.instanceIds.length; i += 500) {
+        await tx
+          .insertInto('invocation_instances')
+          .values(
+            d.instanceIds.slice(i, i + 500).map((instanceId) => {
+              const up = connected.has(instanceId);
+              return {
+                invoke_id: invokeId,
+                instance_id: instanceId,
+                status: up ? 'Pending' : 'Aborted',
+                error_code: up ? '' : 'ClientNotOnline',
+                error_info: up ? '' : 'the Cloud Assistant agent on this instance is not connected',
+                output: Buffer.alloc(0),
+                dropped: 0,
+                repeats: 1,
+                exit_code: null,
+                creation_time: nowMs,
+                update_time: nowMs,
+                finish_time: up ? null : nowMs,
+              };
+            }),
+          )
+          .execute();
+      }
+      await saveTags(tx, 'invocation', invokeId, d.tags);
+      await tx
+        .updateTable('instances')
+        .set({ last_invoked_at: nowMs })
+        .where('instance_id', 'in', d.instanceIds)
+        .execute();
+      return { CommandId: d.commandId, InvokeId: invokeId, fresh: true };
+    });
+    if (created.fresh) {
+      for (const id of connected) {
+        this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: invokeId }));
+      }
+      for (const id of d.instanceIds.filter((i) => !connected.has(i))) {
+        this.#emit([{ invokeId, instanceId: id, from: 'Pending', to: 'Aborted' }]);
+      }
     }
-    return {
-      run: rows.map((r) => ({
+    return { CommandId: created.CommandId, InvokeId: created.InvokeId };
+  }
+
+  /**
+   * Moves the invocation counters for record transitions (all of one invocation) and stores the
+   * aggregated status they imply. Call inside the transaction that changed the records.
+   */
+  async #count(tx: Db, invokeId: string, moves: readonly Transition[]): Promise<void> {
+    const delta = new Map<RecordStatus, number>();
+    for (const m of moves) {
+      const from = recordStatus(m.from as ExecutionStatus);
+      const to = recordStatus(m.to as ExecutionStatus);
+      if (from !== to) {
+        delta.set(from, (delta.get(from) ?? 0) - 1);
+        delta.set(to, (delta.get(to) ?? 0) + 1);
+      }
+    }
+    const set: Record<string, ReturnType<typeof sql>> = {};
+    for (const [s, n] of delta) {
+      if (n !== 0) {
+        set[COUNTER[s]] = sql`${sql.ref(COUNTER[s])} + ${n}`;
+      }
+    }
+    if (Object.keys(set).length === 0) {
+      return;
+    }
+    const row = await tx
+      .updateTable('invocations')
+      .set(set)
+      .where('invoke_id', '=', invokeId)
+      .returning(['n_pending', 'n_running', 'n_stopping', 'n_stopped', 'n_finished', 'n_failed'])
+      .executeTakeFirstOrThrow();
+    await tx
+      .updateTable('invocations')
+      .set({ status: invocationStatusOf(countsOf(row)) })
+      .where('invoke_id', '=', invokeId)
+      .execute();
+  }
+
+  async #countAll(tx: Db, moves: readonly Transition[]): Promise<void> {
+    const byInvocation = new Map<string, Transition[]>();
+    for (const m of moves) {
+      byInvocation.set(m.invokeId, [...(byInvocation.get(m.invokeId) ?? []), m]);
+    }
+    for (const [invokeId, ms] of byInvocation) {
+      await this.#count(tx, invokeId, ms);
+    }
+  }
+
+  #emit(moves: readonly Transition[]): void {
+    for (const m of moves) {
+      if (isFinal(m.to) && !isFinal(m.from)) {
+        for (const l of this.#endedListeners) {
+          l({ invokeId: m.invokeId, instanceId: m.instanceId, status: m.to as ExecutionStatus });
+        }
+      }
+    }
+  }
+
+  /**
+   * Tasks for one agent's fetch: `run` holds its Pending executions (re-sent until the agent
+   * reports on them), `stop` its Stopping ones (same task object and repeat, luban §5.7).
+   * Marking delivery happens in the same transaction, so a stop or a delivery timeout sees either
+   * a delivered record or an undelivered one, never half of each.
+   */
+  async tasksFor(
+    instanceId: string,
+    q: TaskListQuery,
+    nowMs: number,
+  ): Promise<{ run: RunTaskEntry[]; stop: RunTaskEntry[] }> {
+    return this.#db.transaction().execute(async (tx) => {
+      let sel = tx
+        .selectFrom('invocation_instances as r')
+        .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
+        .innerJoin('instances as n', 'n.instance_id', 'r.instance_id')
+        .select([
+          'i.invoke_id',
+          'i.command_id',
+          'i.command_name',
+          'i.command_type',
+          'i.command_content',
+          'i.working_dir',
+          'i.timeout',
+          'i.repeat_mode',
+          'i.windows_password_name',
+        ])
+        .select([
+          'i.username',
+          'i.enable_parameter',
+          'i.created_at',
+          'n.instance_name',
+          'n.region_id',
+          'r.status',
+          'r.delivered_at',
+        ])
+        .where('r.instance_id', '=', instanceId)
+        .where('r.status', 'in', ['Pending', 'Stopping']);
+      if (q.taskId !== undefined) {
+        sel = sel.where('r.invoke_id', '=', q.taskId);
+      }
+      const rows = await sel.orderBy('i.created_at').execute();
+      const undelivered = rows.filter((r) => r.status === 'Pending' && r.delivered_at === null).map((r) => r.invoke_id);
+      if (undelivered.length > 0) {
+        await tx
+          .updateTable('invocation_instances')
+          .set({ delivered_at: nowMs, update_time: nowMs })
+          .where('instance_id', '=', instanceId)
+          .where('invoke_id', 'in', undelivered)
+          .execute();
+      }
+      const entry = (r: (typeof rows)[number]): RunTaskEntry => ({
         task: {
           taskID: r.invoke_id,
           invokeVersion: 0,
@@ -315,41 +584,31 @@ export class InvocationService {
           timeOut: String(r.timeout),
           cron: '',
           username: r.username,
-          windowsPasswordName: '',
+          windowsPasswordName: r.windows_password_name,
           enableParameter: r.enable_parameter === 1,
           builtInParameter: {
             InstanceId: instanceId,
-            InstanceName: r.instance_name,
-            RegionId: r.region_id,
+            InstanceName: r.instance_name || instanceId,
+            RegionId: r.region_id || this.#regionId,
+            AccountId: this.#options.accountId,
             CommandId: r.command_id,
             InvokeId: r.invoke_id,
           },
           creationTime: r.created_at,
         },
         output: { interval: 1000, logQuota: this.#limits.outputKeepBytes, skipEmpty: true, sendStart: true },
-        repeat: 'Once',
-      })),
-    };
+        repeat: (REPEATS as readonly string[]).includes(r.repeat_mode) ? (r.repeat_mode as Repeat) : 'Once',
+      });
+      return {
+        run: rows.filter((r) => r.status === 'Pending').map(entry),
+        stop: rows.filter((r) => r.status === 'Stopping').map(entry),
+      };
+    });
   }
 
   /** Applies an agent report. Reports on finished executions are ignored, so retries are harmless. */
   async applyReport(instanceId: string, report: Report, body: Buffer, nowMs: number): Promise<'applied' | 'ignored'> {
-    const outcome = await this.#applyReport(instanceId, report, body, nowMs);
-    if (outcome !== 'ignored' && isFinal(outcome)) {
-      for (const l of this.#endedListeners) {
-        l({ invokeId: report.taskId, instanceId, status: outcome });
-      }
-    }
-    return outcome === 'ignored' ? 'ignored' : 'applied';
-  }
-
-  async #applyReport(
-    instanceId: string,
-    report: Report,
-    body: Buffer,
-    nowMs: number,
-  ): Promise<ExecutionStatus | 'ignored'> {
-    return this.#db.transaction().execute(async (tx) => {
+    const move = await this.#db.transaction().execute(async (tx) => {
       const rec = await tx
         .selectFrom('invocation_instances')
         .selectAll()
@@ -357,66 +616,287 @@ export class InvocationService {
         .where('instance_id', '=', instanceId)
         .executeTakeFirst();
       if (!rec || isFinal(rec.status) || report.kind === 'verified') {
-        return 'ignored';
+        return undefined;
       }
-      const { output, cut } = appendTail(rec.output, body, this.#limits.outputKeepBytes);
-      const patch: Partial<InvocationInstanceTable> = { output, update_time: nowMs, dropped: rec.dropped + cut };
-      const ms = (t: number) => (t > 0 ? t : nowMs);
-      switch (report.kind) {
-        case 'running':
-          patch.status = 'Running';
-          patch.start_time = rec.start_time ?? ms(report.start);
-          break;
-        case 'finish':
-          patch.status = report.exitCode === 0 ? 'Success' : 'Failed';
-          patch.error_code = report.exitCode === 0 ? '' : 'ExitCodeNonzero';
-          Object.assign(patch, this.#ended(rec, report, ms));
-          break;
-        case 'timeout':
-          patch.status = 'Timeout';
-          patch.error_code = 'ExecutionTimeout';
-          patch.error_info = 'the command ran longer than its Timeout and was stopped';
-          Object.assign(patch, this.#ended(rec, report, ms));
-          break;
-        case 'error':
-          patch.status = 'Error';
-          patch.error_code = 'ExecutionException';
-          patch.error_info = report.errDesc || `agent error ${report.errCode}`;
-          Object.assign(patch, this.#ended(rec, report, ms));
-          break;
-        case 'invalid':
-          patch.status = 'Invalid';
-          patch.error_code = INVALID_PARAM_TO_ERROR[report.param] ?? report.param;
-          patch.error_info = report.value;
-          patch.finish_time = nowMs;
-          break;
-        case 'stopped':
-          patch.status = 'Stopped';
-          patch.stop_time = ms(report.end);
-          patch.exit_code = report.exitCode;
-          break;
-      }
+      const patch = this.#reportPatch(rec, report, body, nowMs);
       await tx
         .updateTable('invocation_instances')
         .set(patch)
         .where('invoke_id', '=', report.taskId)
         .where('instance_id', '=', instanceId)
         .execute();
-      return (patch.status ?? rec.status) as ExecutionStatus;
+      const m: Transition = { invokeId: rec.invoke_id, instanceId, from: rec.status, to: patch.status ?? rec.status };
+      await this.#count(tx, rec.invoke_id, [m]);
+      return m;
     });
+    if (!move) {
+      return 'ignored';
+    }
+    this.#emit([move]);
+    return 'applied';
   }
 
-  #ended(
-    rec: InvocationInstanceTable,
-    r: { start: number; end: number; exitCode: number; dropped: number },
-    ms: (t: number) => number,
-  ) {
-    return {
+  #reportPatch(rec: InvocationInstanceTable, report: Report, body: Buffer, nowMs: number) {
+    const { output, cut } = appendTail(rec.output, body, this.#limits.outputKeepBytes);
+    const patch: Partial<InvocationInstanceTable> = { output, update_time: nowMs, dropped: rec.dropped + cut };
+    if (rec.delivered_at === null) {
+      patch.delivered_at = nowMs; // a report proves delivery
+    }
+    const ms = (t: number) => (t > 0 ? t : nowMs);
+    const ended = (r: { start: number; end: number; exitCode: number; dropped: number }) => ({
       start_time: rec.start_time ?? ms(r.start),
       finish_time: ms(r.end),
       exit_code: r.exitCode,
-      dropped: rec.dropped + r.dropped,
-    };
+      dropped: rec.dropped + cut + r.dropped,
+    });
+    switch (report.kind) {
+      case 'running':
+        // A stop in progress stays Stopping until the agent's stopped report.
+        patch.status = rec.status === 'Stopping' ? 'Stopping' : 'Running';
+        patch.start_time = rec.start_time ?? ms(report.start);
+        break;
+      case 'finish':
+        patch.status = report.exitCode === 0 ? 'Success' : 'Failed';
+        patch.error_code = report.exitCode === 0 ? '' : 'ExitCodeNonzero';
+        Object.assign(patch, ended(report));
+        break;
+      case 'timeout':
+        patch.status = 'Timeout';
+        patch.error_code = 'ExecutionTimeout';
+        patch.error_info = 'the command ran longer than its Timeout and was stopped';
+        Object.assign(patch, ended(report));
+        break;
+      case 'error':
+        Object.assign(patch, errorOutcome(report.errCode, report.errDesc), ended(report));
+        break;
+      case 'invalid':
+        patch.status = 'Invalid';
+        patch.error_code = INVALID_PARAM_TO_ERROR[report.param] ?? report.param;
+        patch.error_info = report.value;
+        patch.finish_time = nowMs;
+        break;
+      case 'stopped':
+        patch.status = 'Stopped';
+        patch.stop_time = ms(report.end);
+        patch.exit_code = report.exitCode;
+        patch.dropped = rec.dropped + cut + report.dropped;
+        if (rec.start_time === null && report.start > 0) {
+          patch.start_time = report.start;
+        }
+        break;
+      case 'verified':
+        break;
+    }
+    return patch;
+  }
+
+  /**
+   * StopInvocation: executions not yet fetched by their agent are Stopped at once (they never
+   * run); fetched or running ones become Stopping and their agent is kicked with
+   * `kick_vm task stop <id>`; its `stopped` report ends them. Finished ones are left alone.
+   */
+  async stop(invokeId: string, instanceIds: string[], nowMs: number): Promise<Record<string, never>> {
+    if (!invokeId) {
+      throw missing('InvokeId');
+    }
+    const only = [...new Set(instanceIds)];
+    const { moves, kick } = await this.#db.transaction().execute(async (tx) => {
+      const inv = await tx
+        .selectFrom('invocations')
+        .select('invoke_id')
+        .where('invoke_id', '=', invokeId)
+        .executeTakeFirst();
+      if (!inv) {
+        throw new ApiError('InvalidInvokeId.NotFound', `The specified invocation does not exist: ${invokeId}`);
+      }
+      let q = tx
+        .selectFrom('invocation_instances')
+        .select(['instance_id', 'status', 'delivered_at'])
+        .where('invoke_id', '=', invokeId);
+      if (only.length > 0) {
+        q = q.where('instance_id', 'in', only);
+      }
+      const recs = await q.execute();
+      if (only.length > 0) {
+        const have = new Set(recs.map((r) => r.instance_id));
+        const missingIds = only.filter((i) => !have.has(i));
+        if (missingIds.length > 0) {
+          throw new ApiError(
+            'InvalidInstanceId.NotFound',
+            `The invocation ${invokeId} has no execution on: ${missingIds.join(', ')}`,
+          );
+        }
+      }
+      const moves: Transition[] = [];
+      const kick: string[] = [];
+      for (const r of recs) {
+        if (r.status === 'Pending' && r.delivered_at === null) {
+          await tx
+            .updateTable('invocation_instances')
+            .set({ status: 'Stopped', stop_time: nowMs, update_time: nowMs })
+            .where('invoke_id', '=', invokeId)
+            .where('instance_id', '=', r.instance_id)
+            .execute();
+          moves.push({ invokeId, instanceId: r.instance_id, from: r.status, to: 'Stopped' });
+        } else if (r.status === 'Pending' || r.status === 'Running') {
+          await tx
+            .updateTable('invocation_instances')
+            .set({ status: 'Stopping', update_time: nowMs })
+            .where('invoke_id', '=', invokeId)
+            .where('instance_id', '=', r.instance_id)
+            .execute();
+          moves.push({ invokeId, instanceId: r.instance_id, from: r.status, to: 'Stopping' });
+          kick.push(r.instance_id);
+        } else if (r.status === 'Stopping') {
+          kick.push(r.instance_id); // asked again: kick again
+        }
+      }
+      await this.#count(tx, invokeId, moves);
+      return { moves, kick };
+    });
+    for (const id of kick) {
+      this.#notifier.kick(id, formatKick({ type: 'task', action: 'stop', id: invokeId }));
+    }
+    this.#emit(moves);
+    return {};
+  }
+
+  /**
+   * Fails executions still Pending and never fetched `deliveryTimeoutMs` after their creation:
+   * Aborted / DeliveryTimeout. Returns how many it failed. Called by the sweeper.
+   */
+  async sweepDeliveryTimeouts(nowMs: number): Promise<number> {
+    const cutoff = nowMs - this.#options.deliveryTimeoutMs;
+    const moves = await this.#db.transaction().execute(async (tx) => {
+      const due = await tx
+        .selectFrom('invocation_instances')
+        .select(['invoke_id', 'instance_id'])
+        .where('status', '=', 'Pending')
+        .where('delivered_at', 'is', null)
+        .where('creation_time', '<=', cutoff)
+        .limit(1000)
+        .execute();
+      const moves: Transition[] = [];
+      for (const r of due) {
+        await tx
+          .updateTable('invocation_instances')
+          .set({
+            status: 'Aborted',
+            error_code: 'DeliveryTimeout',
+            error_info: `the agent did not fetch the task within ${Math.round(this.#options.deliveryTimeoutMs / 1000)} s`,
+            finish_time: nowMs,
+            update_time: nowMs,
+          })
+          .where('invoke_id', '=', r.invoke_id)
+          .where('instance_id', '=', r.instance_id)
+          .execute();
+        moves.push({ invokeId: r.invoke_id, instanceId: r.instance_id, from: 'Pending', to: 'Aborted' });
+      }
+      await this.#countAll(tx, moves);
+      return moves;
+    });
+    this.#emit(moves);
+    return moves.length;
+  }
+
+  /**
+   * ModifyInvocationAttribute for one-shot invocations: CommandContent (+ContentEncoding),
+   * EnableParameter and Parameters may change while no execution of the invocation has been
+   * fetched by an agent and at least one is still waiting to be. Adding instances and Frequency
+   * belong to periodic invocations, which this control plane does not serve yet. New content makes
+   * a new command (a saved one, counted against the quota, when the old one was saved).
+   */
+  async modify(input: ModifyInvocationInput, nowMs: number): Promise<{ CommandId: string }> {
+    if (!input.invokeId) {
+      throw missing('InvokeId');
+    }
+    const notModifiable = (why: string) => new ApiError('InvalidOperation.InvocationNotModifiable', why);
+    return this.#db.transaction().execute(async (tx) => {
+      const inv = await tx
+        .selectFrom('invocations')
+        .selectAll()
+        .where('invoke_id', '=', input.invokeId)
+        .executeTakeFirst();
+      if (!inv) {
+        throw new ApiError('InvalidInvokeId.NotFound', `The specified invocation does not exist: ${input.invokeId}`);
+      }
+      if (input.instanceIds.length > 0 || input.frequency !== undefined) {
+        throw notModifiable(
+          'Adding instances and changing Frequency apply to periodic invocations; this one runs Once.',
+        );
+      }
+      const changesContent = input.commandContent !== undefined;
+      if (!changesContent && input.enableParameter === undefined && input.parameters === undefined) {
+        return { CommandId: inv.command_id };
+      }
+      if (changesContent && isPublicCommandId(inv.command_id)) {
+        throw notModifiable('The content of an invocation of a public command cannot be changed.');
+      }
+      const recs = await tx
+        .selectFrom('invocation_instances')
+        .select(['status', 'delivered_at'])
+        .where('invoke_id', '=', inv.invoke_id)
+        .execute();
+      if (recs.some((r) => r.delivered_at !== null)) {
+        throw notModifiable('An agent has already fetched an execution of this invocation: it can no longer change.');
+      }
+      if (!recs.some((r) => r.status === 'Pending')) {
+        throw notModifiable('No execution of this invocation is waiting to run.');
+      }
+      const script = changesContent
+        ? decodeContent(input.commandContent!, input.contentEncoding)
+        : decodeB64(inv.command_template);
+      const template64 = encodeContent(script, this.#limits.maxContentBase64);
+      const enableParameter = input.enableParameter ?? inv.enable_parameter === 1;
+      const parameters = input.parameters ?? (JSON.parse(inv.parameters) as Record<string, unknown>);
+      const content64 = encodeContent(
+        renderScript(script, enableParameter, enableParameter ? parameters : (input.parameters ?? {})),
+        this.#limits.maxContentBase64,
+        'CommandContent with parameters',
+      );
+      let commandId = inv.command_id;
+      if (changesContent) {
+        const old = await tx
+          .selectFrom('commands')
+          .selectAll()
+          .where('command_id', '=', inv.command_id)
+          .executeTakeFirst();
+        const kept = old?.kept === 1;
+        if (kept) {
+          await assertCommandQuota(tx, this.#limits);
+        }
+        commandId = newId('c', this.#regionCode());
+        await tx
+          .insertInto('commands')
+          .values({
+            command_id: commandId,
+            name: inv.command_name,
+            description: inv.command_description,
+            type: inv.command_type,
+            content: template64,
+            working_dir: old?.working_dir ?? inv.working_dir,
+            timeout: old?.timeout ?? inv.timeout,
+            enable_parameter: enableParameter ? 1 : 0,
+            username: old?.username ?? inv.username,
+            kept: kept ? 1 : 0,
+            created_at: nowMs,
+            client_token: null,
+          })
+          .execute();
+      }
+      await tx
+        .updateTable('invocations')
+        .set({
+          command_id: commandId,
+          command_template: template64,
+          command_content: content64,
+          enable_parameter: enableParameter ? 1 : 0,
+          parameters: JSON.stringify(enableParameter ? parameters : {}),
+        })
+        .where('invoke_id', '=', inv.invoke_id)
+        .execute();
+      return { CommandId: commandId };
+    });
   }
 
   async describeInvocations(f: {
@@ -426,11 +906,14 @@ export class InvocationService {
     commandType?: string;
     instanceId?: string;
     invokeStatus?: string;
+    repeatMode?: string;
+    timed?: boolean;
+    tags?: TagFilter[];
     includeOutput: boolean;
     contentEncoding: string;
-    pageNumber: number;
-    pageSize: number;
+    paging: Paging;
   }) {
+    const encoding = checkOutputEncoding(f.contentEncoding);
     let q = this.#db.selectFrom('invocations');
     if (f.invokeId) {
       q = q.where('invoke_id', '=', f.invokeId);
@@ -444,35 +927,62 @@ export class InvocationService {
     if (f.commandType) {
       q = q.where('command_type', '=', f.commandType);
     }
+    if (f.invokeStatus) {
+      q = q.where('status', '=', f.invokeStatus);
+    }
+    if (f.repeatMode) {
+      q = q.where('repeat_mode', '=', f.repeatMode);
+    }
+    if (f.timed !== undefined) {
+      q = q.where('timed', '=', f.timed ? 1 : 0);
+    }
     if (f.instanceId) {
       const id = f.instanceId;
       q = q.where('invoke_id', 'in', (eb) =>
         eb.selectFrom('invocation_instances').select('invoke_id').where('instance_id', '=', id),
       );
     }
-    const invocations = await q.selectAll().orderBy('created_at', 'desc').execute();
-    const records = await this.#recordsOf(invocations.map((i) => i.invoke_id));
-    const withStatus = invocations
-      .map((inv) => ({ inv, recs: records.get(inv.invoke_id) ?? [] }))
-      .map((x) => ({ ...x, status: invocationStatus(x.recs.map((r) => recordStatus(r.status as ExecutionStatus))) }))
-      .filter((x) => !f.invokeStatus || x.status === f.invokeStatus);
-    const page = withStatus.slice((f.pageNumber - 1) * f.pageSize, f.pageNumber * f.pageSize);
+    if (f.tags && f.tags.length > 0) {
+      q = q.where(hasTags('invocation', 'invocations.invoke_id', f.tags));
+    }
+    const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const w = windowOf(f.paging, ['number', 'string']);
+    let rq = q.selectAll().orderBy('created_at', 'desc').orderBy('invoke_id', 'desc');
+    if (w.after) {
+      const [c, id] = w.after as [number, string];
+      rq = rq.where((eb) =>
+        eb.or([eb('created_at', '<', c), eb.and([eb('created_at', '=', c), eb('invoke_id', '<', id)])]),
+      );
+    }
+    const rows = await rq.limit(w.limit).offset(w.offset).execute();
+    const { rows: page, fields } = pageOf(f.paging, rows, Number(n), (r) => [r.created_at, r.invoke_id]);
+    const ids = page.map((i) => i.invoke_id);
+    const [records, tags] = await Promise.all([
+      this.#recordsOf(ids, f.includeOutput),
+      tagsOf(this.#db, 'invocation', ids),
+    ]);
     return {
-      TotalCount: withStatus.length,
-      PageNumber: f.pageNumber,
-      PageSize: f.pageSize,
-      Invocations: { Invocation: page.map((x) => this.#invocationView(x.inv, x.recs, x.status, f)) },
+      ...fields,
+      Invocations: {
+        Invocation: page.map((inv) =>
+          this.#invocationView(inv, records.get(inv.invoke_id) ?? [], tags.get(inv.invoke_id) ?? [], {
+            includeOutput: f.includeOutput,
+            encoding,
+          }),
+        ),
+      },
     };
   }
 
   #invocationView(
     inv: InvocationTable,
     recs: InvocationInstanceTable[],
-    status: string,
-    f: { includeOutput: boolean; contentEncoding: string },
+    tags: Tag[],
+    f: { includeOutput: boolean; encoding: 'PlainText' | 'Base64' },
   ) {
+    const status = inv.status;
     return {
-      CommandContent: inv.command_content,
+      CommandContent: f.encoding === 'PlainText' ? decodeB64(inv.command_content) : inv.command_content,
       CommandDescription: inv.command_description,
       CommandId: inv.command_id,
       CommandName: inv.command_name,
@@ -488,7 +998,7 @@ export class InvocationService {
       Timeout: inv.timeout,
       Username: inv.username,
       WorkingDir: inv.working_dir,
-      Tags: { Tag: [] as { TagKey: string; TagValue: string }[] },
+      Tags: tagView(tags),
       InvokeInstances: {
         InvokeInstance: recs.map((r) => ({
           CreationTime: isoTime(r.creation_time),
@@ -500,7 +1010,7 @@ export class InvocationService {
           InstanceId: r.instance_id,
           InstanceInvokeStatus: instanceInvokeStatus(r.status as ExecutionStatus),
           InvocationStatus: r.status,
-          Output: f.includeOutput ? encodeOutput(r.output, f.contentEncoding) : '',
+          Output: f.includeOutput ? encodeOutput(r.output, f.encoding) : '',
           Repeats: r.repeats,
           StartTime: isoTime(r.start_time),
           StopTime: isoTime(r.stop_time),
@@ -516,15 +1026,14 @@ export class InvocationService {
     instanceId?: string;
     commandId?: string;
     invokeRecordStatus?: string;
+    tags?: TagFilter[];
     contentEncoding: string;
-    pageNumber: number;
-    pageSize: number;
+    paging: Paging;
   }) {
+    const encoding = checkOutputEncoding(f.contentEncoding);
     let q = this.#db
       .selectFrom('invocation_instances as r')
-      .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
-      .selectAll('r')
-      .select(['i.command_id', 'i.username']);
+      .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id');
     if (f.invokeId) {
       q = q.where('r.invoke_id', '=', f.invokeId);
     }
@@ -534,15 +1043,45 @@ export class InvocationService {
     if (f.commandId) {
       q = q.where('i.command_id', '=', f.commandId);
     }
-    const rows = (await q.orderBy('r.creation_time', 'desc').orderBy('r.instance_id').execute()).filter(
-      (r) => !f.invokeRecordStatus || recordStatus(r.status as ExecutionStatus) === f.invokeRecordStatus,
+    if (f.invokeRecordStatus) {
+      const statuses = detailedStatusesOf(f.invokeRecordStatus);
+      q = statuses.length > 0 ? q.where('r.status', 'in', statuses) : q.where(sql<boolean>`1 = 0`);
+    }
+    if (f.tags && f.tags.length > 0) {
+      q = q.where(hasTags('invocation', 'r.invoke_id', f.tags));
+    }
+    const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const w = windowOf(f.paging, ['number', 'string', 'string']);
+    let rq = q
+      .selectAll('r')
+      .select(['i.command_id', 'i.username'])
+      .orderBy('r.creation_time', 'desc')
+      .orderBy('r.invoke_id', 'desc')
+      .orderBy('r.instance_id');
+    if (w.after) {
+      const [c, inv, inst] = w.after as [number, string, string];
+      rq = rq.where((eb) =>
+        eb.or([
+          eb('r.creation_time', '<', c),
+          eb.and([eb('r.creation_time', '=', c), eb('r.invoke_id', '<', inv)]),
+          eb.and([eb('r.creation_time', '=', c), eb('r.invoke_id', '=', inv), eb('r.instance_id', '>', inst)]),
+        ]),
+      );
+    }
+    const rows = await rq.limit(w.limit).offset(w.offset).execute();
+    const { rows: page, fields } = pageOf(f.paging, rows, Number(n), (r) => [
+      r.creation_time,
+      r.invoke_id,
+      r.instance_id,
+    ]);
+    const tags = await tagsOf(
+      this.#db,
+      'invocation',
+      page.map((r) => r.invoke_id),
     );
-    const page = rows.slice((f.pageNumber - 1) * f.pageSize, f.pageNumber * f.pageSize);
     return {
       Invocation: {
-        TotalCount: rows.length,
-        PageNumber: f.pageNumber,
-        PageSize: f.pageSize,
+        ...fields,
         InvocationResults: {
           InvocationResult: page.map((r) => ({
             CommandId: r.command_id,
@@ -555,36 +1094,83 @@ export class InvocationService {
             InvocationStatus: r.status,
             InvokeId: r.invoke_id,
             InvokeRecordStatus: recordStatus(r.status as ExecutionStatus) satisfies RecordStatus,
-            Output: encodeOutput(r.output, f.contentEncoding),
+            Output: encodeOutput(r.output, encoding),
             Repeats: r.repeats,
             StartTime: isoTime(r.start_time),
             StopTime: isoTime(r.stop_time),
             Username: r.username,
-            Tags: { Tag: [] as { TagKey: string; TagValue: string }[] },
+            Tags: tagView(tags.get(r.invoke_id)),
           })),
         },
       },
     };
   }
 
-  async #recordsOf(invokeIds: string[]): Promise<Map<string, InvocationInstanceTable[]>> {
+  /** The records of a page of invocations; output is read only when it will be shown. */
+  async #recordsOf(invokeIds: string[], withOutput: boolean): Promise<Map<string, InvocationInstanceTable[]>> {
     const m = new Map<string, InvocationInstanceTable[]>();
     if (invokeIds.length === 0) {
       return m;
     }
     const rows = await this.#db
       .selectFrom('invocation_instances')
-      .selectAll()
+      .select([
+        'invoke_id',
+        'instance_id',
+        'status',
+        'exit_code',
+        'dropped',
+        'error_code',
+        'error_info',
+        'repeats',
+        'creation_time',
+        'update_time',
+        'start_time',
+        'finish_time',
+        'stop_time',
+        'delivered_at',
+      ])
+      .$if(withOutput, (q) => q.select('output'))
       .where('invoke_id', 'in', invokeIds)
+      .orderBy('invoke_id')
       .orderBy('instance_id')
       .execute();
     for (const r of rows) {
-      m.set(r.invoke_id, [...(m.get(r.invoke_id) ?? []), r]);
+      const rec: InvocationInstanceTable = { output: Buffer.alloc(0), ...r };
+      m.set(r.invoke_id, [...(m.get(r.invoke_id) ?? []), rec]);
     }
     return m;
   }
 }
 
-function encodeOutput(output: Buffer, encoding: string): string {
-  return encoding === 'PlainText' ? output.toString('utf8') : output.toString('base64');
+function checkRepeatMode(repeatMode: string): void {
+  if (repeatMode !== 'Once') {
+    throw new ApiError(
+      'InvalidParameter.RepeatMode',
+      `RepeatMode ${repeatMode} is not supported by this control plane yet; use Once.`,
+    );
+  }
+}
+
+/**
+ * What an agent `error` report means for the execution. `InstanceRestarted:` (errCode -13 from our
+ * agent) is a task cut short by an agent or instance restart. `ScriptFileExisted` (-9) is the stock
+ * agent refusing to run a one-shot task a second time: an earlier agent process had already
+ * started it and is gone, so its outcome is unknown: the same case. Anything else is an
+ * ExecutionException with the agent's description.
+ */
+export function errorOutcome(errCode: string, errDesc: string): Partial<InvocationInstanceTable> {
+  if (errDesc.startsWith('InstanceRestarted')) {
+    return { status: 'Error', error_code: 'InstanceRestarted', error_info: errDesc };
+  }
+  if (errDesc.startsWith('ScriptFileExisted') || errCode === '-9') {
+    return {
+      status: 'Error',
+      error_code: 'InstanceRestarted',
+      error_info:
+        'an earlier run of the agent had already started this task and did not report its end; it is not run twice' +
+        (errDesc ? ` (${errDesc})` : ''),
+    };
+  }
+  return { status: 'Error', error_code: 'ExecutionException', error_info: errDesc || `agent error ${errCode}` };
 }

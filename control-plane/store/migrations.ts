@@ -1,5 +1,5 @@
 // Schema migrations, written with Kysely's schema builder so SQLite and PostgreSQL share them.
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -112,6 +112,90 @@ const initial: Migration = {
   },
 };
 
-export const migrations: Record<string, Migration> = { '0001_initial': initial };
+/**
+ * Issue 3: saved commands, tags, stop, delivery timeouts. Invocations get per-status record
+ * counters and the aggregated status they imply, kept in step with every record transition, so
+ * DescribeInvocations filters and pages in SQL however many instances an invocation has.
+ */
+const commandsAndStop: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('commands').addColumn('client_token', 'varchar(64)').execute();
+    await db.schema.createIndex('commands_client_token').on('commands').column('client_token').unique().execute();
+    await db.schema.createIndex('commands_kept_created').on('commands').columns(['kept', 'created_at']).execute();
+
+    for (const [name, type] of [
+      ['command_template', 'text'],
+      ['windows_password_name', 'text'],
+      ['request_fingerprint', 'text'],
+      ['status', 'varchar(32)'],
+    ] as const) {
+      await db.schema
+        .alterTable('invocations')
+        .addColumn(name, type, (c) => c.notNull().defaultTo(''))
+        .execute();
+    }
+    for (const n of ['n_pending', 'n_running', 'n_stopping', 'n_stopped', 'n_finished', 'n_failed']) {
+      await db.schema
+        .alterTable('invocations')
+        .addColumn(n, 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    }
+    await db.schema.createIndex('invocations_command').on('invocations').column('command_id').execute();
+    await db.schema.createIndex('invocations_status').on('invocations').columns(['status', 'created_at']).execute();
+    await db.schema
+      .createIndex('invocation_instances_created')
+      .on('invocation_instances')
+      .columns(['creation_time', 'invoke_id', 'instance_id'])
+      .execute();
+    await db.schema
+      .createIndex('invocation_instances_status_created')
+      .on('invocation_instances')
+      .columns(['status', 'creation_time'])
+      .execute();
+
+    await db.schema
+      .createTable('tags')
+      .addColumn('resource_type', 'varchar(16)', (c) => c.notNull())
+      .addColumn('resource_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('tag_key', 'varchar(128)', (c) => c.notNull())
+      .addColumn('tag_value', 'varchar(128)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('tags_pk', ['resource_type', 'resource_id', 'tag_key'])
+      .execute();
+    await db.schema
+      .createIndex('tags_key_value')
+      .on('tags')
+      .columns(['resource_type', 'tag_key', 'tag_value'])
+      .execute();
+
+    // Existing invocations: the template is the content that was sent; counters and status from
+    // their records (the same classes as recordStatus(), and the priority of invocationStatus()).
+    await sql`UPDATE invocations SET command_template = command_content`.execute(db);
+    const classes: [string, string[]][] = [
+      ['n_pending', ['Pending']],
+      ['n_running', ['Running']],
+      ['n_stopping', ['Stopping']],
+      ['n_stopped', ['Stopped']],
+      ['n_finished', ['Success', 'Failed']],
+      ['n_failed', ['Timeout', 'Error', 'Invalid', 'Aborted']],
+    ];
+    for (const [col, statuses] of classes) {
+      await sql`UPDATE invocations SET ${sql.ref(col)} = (SELECT COUNT(*) FROM invocation_instances r
+        WHERE r.invoke_id = invocations.invoke_id AND r.status IN (${sql.join(statuses)}))`.execute(db);
+    }
+    await sql`UPDATE invocations SET status = CASE
+        WHEN n_pending + n_running + n_stopping + n_stopped + n_finished + n_failed = n_pending THEN 'Pending'
+        WHEN n_running > 0 OR n_pending > 0 THEN 'Running'
+        WHEN n_stopping > 0 THEN 'Stopping'
+        WHEN n_finished = 0 AND n_failed = 0 THEN 'Stopped'
+        WHEN n_finished = 0 THEN 'Failed'
+        WHEN n_failed = 0 THEN 'Finished'
+        ELSE 'PartialFailed' END`.execute(db);
+  },
+};
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+  '0002_commands_and_stop': commandsAndStop,
+};
 
 export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -64,6 +64,8 @@ export interface CommandTable {
   /** 0 for RunCommand without KeepCommand: such commands use no quota and are not listed. */
   kept: number;
   created_at: number;
+  /** CreateCommand's idempotency token. */
+  client_token: string | null;
 }
 
 export interface InvocationTable {
@@ -83,6 +85,20 @@ export interface InvocationTable {
   enable_parameter: number;
   client_token: string | null;
   created_at: number;
+  /** Base64 of the content before custom parameters were substituted (command_content is what runs). */
+  command_template: string;
+  windows_password_name: string;
+  /** Hash of the request that created it, to tell a ClientToken retry from a reuse. */
+  request_fingerprint: string;
+  /** Aggregated status (`InvocationStatus` of DescribeInvocations), implied by the counters below. */
+  status: string;
+  /** Records per coarse status (`InvokeRecordStatus`); kept in step with every record transition. */
+  n_pending: number;
+  n_running: number;
+  n_stopping: number;
+  n_stopped: number;
+  n_finished: number;
+  n_failed: number;
 }
 
 export interface InvocationInstanceTable {
@@ -104,6 +120,14 @@ export interface InvocationInstanceTable {
   delivered_at: number | null;
 }
 
+export interface TagTable {
+  /** `command` or `invocation`. */
+  resource_type: string;
+  resource_id: string;
+  tag_key: string;
+  tag_value: string;
+}
+
 export interface Database {
   access_keys: AccessKeyTable;
   api_nonces: ApiNonceTable;
@@ -112,5 +136,6 @@ export interface Database {
   commands: CommandTable;
   invocations: InvocationTable;
   invocation_instances: InvocationInstanceTable;
+  tags: TagTable;
   schema_notes: { id: Generated<number>; note: string };
 }

@@ -1,0 +1,47 @@
+// Fails executions that no agent fetched in time (DeliveryTimeout), on a timer that lives as long
+// as the server: start() with the server, stop() before the store closes.
+import type { Log } from '../shared/index.js';
+import type { InvocationService } from './invocations.js';
+
+export class DeliverySweeper {
+  readonly #invocations: InvocationService;
+  readonly #log: Log;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+
+  /** Sweeps every quarter of the delivery window, between 100 ms and 5 s apart. */
+  constructor(invocations: InvocationService, log: Log, intervalMs?: number) {
+    this.#invocations = invocations;
+    this.#log = log;
+    this.#intervalMs = intervalMs ?? Math.min(5_000, Math.max(100, Math.floor(invocations.deliveryTimeoutMs / 4)));
+  }
+
+  start(): void {
+    if (this.#timer) {
+      return;
+    }
+    this.#timer = setInterval(() => {
+      this.#running = this.#running.then(() => this.#sweep());
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  async #sweep(): Promise<void> {
+    try {
+      const n = await this.#invocations.sweepDeliveryTimeouts(Date.now());
+      if (n > 0) {
+        this.#log.warn('executions not delivered in time', { count: n });
+      }
+    } catch (e) {
+      this.#log.error('delivery sweep failed', { err: String((e as Error)?.stack ?? e) });
+    }
+  }
+}
