@@ -15,7 +15,8 @@ import {
   ServiceGroup,
   type Logger,
 } from './shared/index.js';
-import { TaskEngine } from './tasks/index.js';
+import { findSetpriv } from './executor/index.js';
+import { SystemPower, TaskEngine, posixRunAs, windowsRunAs, type RunAsPort } from './tasks/index.js';
 
 export interface RunAgentOptions {
   config: AgentConfig;
@@ -48,6 +49,23 @@ export function createAgentLogger(config: AgentConfig, alsoConsole = false): Log
   return createLogger({ file: config.paths.logFile, level: config.logLevel, console: alsoConsole });
 }
 
+/**
+ * How tasks run as other users. setpriv is looked up once, now: without it such tasks get an
+ * `error` report rather than running without their supplementary groups.
+ */
+function runAsPort(log: Logger): RunAsPort {
+  if (process.platform === 'win32') {
+    return windowsRunAs();
+  }
+  const setpriv = findSetpriv();
+  if (setpriv === undefined) {
+    log.warn('setpriv (util-linux) not found: commands cannot run as other users');
+  } else {
+    log.debug('run-as launcher', { setpriv });
+  }
+  return posixRunAs(setpriv);
+}
+
 export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
   const { config } = o;
   const log = createAgentLogger(config);
@@ -67,7 +85,8 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     log.info('GET_HOST_OK', { host });
 
     const coldStart = detectColdStart();
-    const engine = new TaskEngine({ host, http, log, paths: config.paths });
+    const runAs = runAsPort(log);
+    const engine = new TaskEngine({ host, http, log, paths: config.paths, power: new SystemPower(log), runAs });
     let fetchingEnabled = false;
     const onKick = (kick: Kick): 'accept' | 'reject' => {
       if (!fetchingEnabled) {
@@ -94,8 +113,10 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
       http,
       log,
       onKick,
-      // Kicks sent while the socket was down are lost: fetch after every reconnect.
+      // Kicks sent while the socket was down are lost: fetch after every reconnect. The server is
+      // back, too: final reports waiting for a retry go now.
       onConnected: () => {
+        engine.serverReachable();
         if (fetchingEnabled) {
           void engine.fetch({ reason: 'kickoff' });
         }

@@ -2,12 +2,25 @@
 // A leaf module (DESIGN.md §2): it knows nothing of tasks, the protocol or the control plane.
 export {
   DEFAULT_KILL_GRACE_MS,
+  killTree,
   runProcess,
   type ExecOutcome,
   type OutputSink,
   type ProcessSpec,
   type RunningProcess,
 } from './run-process.js';
+export {
+  SETPRIV_CANDIDATES,
+  findSetpriv,
+  setprivLaunch,
+  windowsLauncherScript,
+  windowsLogonLaunch,
+  windowsQuoteArg,
+  type Command,
+  type Launch,
+  type PosixIdentity,
+  type WindowsLogon,
+} from './run-as.js';
 export {
   scriptCommand,
   scriptPrelude,

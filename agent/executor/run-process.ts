@@ -8,7 +8,7 @@
 //     the pipes or the grace has run out): SIGKILL whatever is left in the group, read the pipes
 //     for ≤ 200 ms more, stop reading, resolve the outcome.
 // Non-zero exits, timeouts, cancels and start failures are outcome values; runProcess never throws.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
@@ -27,6 +27,8 @@ export interface ProcessSpec {
   timeoutMs: number;
   /** TERM → KILL grace, default 5000. */
   killGraceMs?: number;
+  /** Written to the process's stdin, which is then closed; without it stdin is empty (/dev/null). */
+  input?: Buffer;
 }
 
 /** Receives stdout and stderr merged, each chunk as it arrives. Never called after the outcome settles. */
@@ -91,7 +93,6 @@ export function killTree(pid: number, signal: KillSignal, platform: NodeJS.Platf
   }
 }
 
-type Child = ChildProcessByStdio<null, Readable, Readable>;
 type StopReason = 'timedOut' | 'cancelled';
 type StartFailure = Extract<ExecOutcome, { kind: 'failedToStart' }>;
 
@@ -133,7 +134,7 @@ export function runProcess(
   const t0 = performance.now();
   const endedAtNow = (): number => startedAt + Math.round(performance.now() - t0);
 
-  let child: Child;
+  let child: ChildProcess;
   try {
     child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
@@ -142,7 +143,7 @@ export function runProcess(
       ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
       // POSIX: setsid(), so the script leads its own process group and the group id is its pid.
       detached: platform !== 'win32',
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [spec.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       windowsHide: true,
     });
   } catch (err) {
@@ -152,6 +153,10 @@ export function runProcess(
   }
 
   const pid = child.pid;
+  if (spec.input !== undefined && child.stdin) {
+    child.stdin.on('error', () => {}); // EPIPE: the process did not read it all
+    child.stdin.end(spec.input);
+  }
   // POSIX: the whole process group can be signalled, even after its leader has exited.
   const groupKill = platform !== 'win32';
   let resolveOutcome!: (outcome: ExecOutcome) => void;

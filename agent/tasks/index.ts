@@ -1,2 +1,13 @@
-// agent/tasks: fetches the task list and runs one-shot tasks with the stock lifecycle reports.
-export { TaskEngine, type FetchOptions, type TaskEngineOptions } from './task-engine.js';
+// agent/tasks: fetches the task list and runs one-shot tasks with the stock lifecycle reports,
+// a bounded pool, a durable outbox of final reports and a journal of running tasks.
+export {
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_RUNNING,
+  QUEUE_FULL_CODE,
+  TaskEngine,
+  type FetchOptions,
+  type TaskEngineOptions,
+} from './task-engine.js';
+export { SystemPower, powerActionFor, powerCommands, type PowerAction, type PowerPort } from './power.js';
+export { defaultRunAs, posixRunAs, windowsRunAs, type RunAsPort, type TaskUser } from './run-as-user.js';
+export { INSTANCE_RESTARTED_CODE, INSTANCE_RESTARTED_DESC } from './running-journal.js';

@@ -1,6 +1,7 @@
 // Who a task runs as, and the environment it gets (spec/luban-protocol.md §5.5–5.6, DESIGN.md §5).
 import { execFile } from 'node:child_process';
 import { userInfo } from 'node:os';
+import { findSetpriv, setprivLaunch, windowsLogonLaunch, type Command, type Launch } from '../executor/index.js';
 
 export interface TaskUser {
   name: string;
@@ -8,6 +9,10 @@ export interface TaskUser {
   gid: number;
   home: string;
   shell: string;
+  /** Supplementary group ids (`id -G`), the primary one included. */
+  groups: number[];
+  /** Windows only: the logon password, resolved from the task's `windowsPasswordName`. */
+  password?: string;
 }
 
 /** A run-as user that cannot be used; `cause` goes into `UserInvalid_<user>: <cause>`. */
@@ -18,7 +23,14 @@ export class UserLookupError extends Error {
 /** The agent's own user (a task without `username`). */
 export function agentUser(): TaskUser {
   const u = userInfo();
-  return { name: u.username, uid: u.uid, gid: u.gid, home: u.homedir, shell: u.shell ?? '' };
+  return {
+    name: u.username,
+    uid: u.uid,
+    gid: u.gid,
+    home: u.homedir,
+    shell: u.shell ?? '',
+    groups: process.getgroups?.() ?? [],
+  };
 }
 
 /**
@@ -51,7 +63,23 @@ export async function lookupUser(name: string): Promise<TaskUser> {
   if (fields.length < 7 || fields[0] !== name || !Number.isSafeInteger(uid) || !Number.isSafeInteger(gid)) {
     throw new UserLookupError(`user: unknown user ${name}`);
   }
-  return { name, uid, gid, home: fields[5]!, shell: fields[6]! };
+  return { name, uid, gid, home: fields[5]!, shell: fields[6]!, groups: await groupsOf(name, gid) };
+}
+
+/** The user's group ids as `id -G` reports them (NSS aware: LDAP/sssd groups included). */
+function groupsOf(name: string, gid: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    execFile('id', ['-G', '--', name], { timeout: 5_000, encoding: 'utf8' }, (err, stdout) => {
+      if (err !== null) {
+        return reject(new UserLookupError(`user: groups of ${name}: ${err.message.trim()}`));
+      }
+      const ids = stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+      if (ids.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+        return reject(new UserLookupError(`user: groups of ${name}: unexpected answer ${stdout.trim()}`));
+      }
+      resolve(ids.includes(gid) ? ids : [gid, ...ids]);
+    });
+  });
 }
 
 export const TASK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -72,9 +100,8 @@ export function taskEnv(user: TaskUser): Record<string, string> {
 }
 
 /**
- * uid/gid for the executor, or none when the task runs as the agent's own user. (The process gets
- * the user's primary group only: libuv clears supplementary groups on setuid. initgroups() for the
- * user's supplementary groups comes in a later issue.)
+ * The uid/gid a task's process and script file get, or none when the task runs as the agent's own
+ * user (then it also keeps the agent's groups).
  */
 export function spawnIdentity(user: TaskUser): { uid?: number; gid?: number } {
   const own = process.getuid?.();
@@ -82,4 +109,72 @@ export function spawnIdentity(user: TaskUser): { uid?: number; gid?: number } {
     return {};
   }
   return { uid: user.uid, gid: user.gid };
+}
+
+/** Why a task cannot be started as its user: becomes an `error` report (ExecuteScriptFailed). */
+export interface RunAsRefusal {
+  refused: string;
+  /** errno name when there is one (EPERM, ENOENT), for the stock `Category.Phrase` form. */
+  code?: string;
+}
+
+/**
+ * Port: how this machine starts a command as another user (the task runner consumes it; main.ts
+ * picks the implementation, tests may inject one). `target` is the script's own command line.
+ */
+export interface RunAsPort {
+  /** Why a task cannot run as `user` on this machine; undefined when it can. */
+  refusal(user: TaskUser): RunAsRefusal | undefined;
+  /** The command line that runs `target` as `user` (only called when refusal() is undefined). */
+  launch(target: Command, user: TaskUser, cwd: string): Launch;
+}
+
+/** Linux/BSD: through setpriv (util-linux) with uid, gid and the user's supplementary groups. */
+export function posixRunAs(setpriv: string | undefined, agentUid = process.getuid?.()): RunAsPort {
+  return {
+    refusal() {
+      if (agentUid !== 0) {
+        return { refused: 'only an agent running as root can run commands as another user', code: 'EPERM' };
+      }
+      if (setpriv === undefined) {
+        return {
+          refused: 'setpriv (util-linux) is required to run commands as another user and was not found',
+          code: 'ENOENT',
+        };
+      }
+      return undefined;
+    },
+    launch(target, user) {
+      if (setpriv === undefined) {
+        throw new Error('setpriv not found');
+      }
+      return setprivLaunch(setpriv, { uid: user.uid, gid: user.gid, groups: user.groups }, target);
+    },
+  };
+}
+
+/** `DOMAIN\user` → [DOMAIN, user]; a bare name is a local account (`.`). */
+const splitWindowsUser = (name: string): [string, string] => {
+  const i = name.indexOf('\\');
+  return i < 0 ? ['.', name] : [name.slice(0, i), name.slice(i + 1)];
+};
+
+/** Windows: the user's logon with its password (see agent/executor/run-as.ts). */
+export function windowsRunAs(): RunAsPort {
+  return {
+    refusal(user) {
+      return user.password === undefined
+        ? { refused: `no password for ${user.name} (windowsPasswordName is not resolved by this agent yet)` }
+        : undefined;
+    },
+    launch(target, user, cwd) {
+      const [domain, name] = splitWindowsUser(user.name);
+      return windowsLogonLaunch({ user: name, domain, password: user.password ?? '' }, target, cwd);
+    },
+  };
+}
+
+/** The run-as implementation for this platform; on POSIX it looks for setpriv once, now. */
+export function defaultRunAs(platform: NodeJS.Platform = process.platform): RunAsPort {
+  return platform === 'win32' ? windowsRunAs() : posixRunAs(findSetpriv());
 }

@@ -1,7 +1,13 @@
-// The task engine: fetches the task list when told to, runs one-shot tasks, handles stop entries
-// (spec/luban-protocol.md §5.1–5.8).
+// The task engine: fetches the task list when told to, runs one-shot tasks (at most `maxRunning`
+// at a time, `maxQueued` waiting), handles stop entries (spec/luban-protocol.md §5.1–5.8), keeps
+// final reports in a durable outbox and a journal of running tasks (so a restart loses nothing).
+import { join } from 'node:path';
 import type { RunTaskEntry, TaskListResponse } from '../../protocol/index.js';
 import { ensureError, sleep, type AgentPaths, type HttpClient, type Logger, type Service } from '../shared/index.js';
+import type { PowerPort } from './power.js';
+import { ReportOutbox, type OutboxEntry, type OutboxReport } from './report-outbox.js';
+import { defaultRunAs, type RunAsPort } from './run-as-user.js';
+import { INSTANCE_RESTARTED_CODE, INSTANCE_RESTARTED_DESC, RunningJournal, killLeftovers } from './running-journal.js';
 import { fetchTaskList, type FetchRequest } from './task-fetcher.js';
 import { TaskReporter } from './task-reporter.js';
 import { TaskRun } from './task-runner.js';
@@ -12,9 +18,17 @@ export interface TaskEngineOptions {
   http: HttpClient;
   log: Logger;
   paths: AgentPaths;
+  /** Power off / reboot for exit codes 193/194 (3009/3010). Required: a test must never get the real one by default. */
+  power: PowerPort;
+  /** How tasks run as another user; default: setpriv on POSIX, the logon launcher on Windows. */
+  runAs?: RunAsPort;
   platform?: NodeJS.Platform;
-  /** Between final/stopped/invalid report attempts; default 2000. */
-  reportRetryDelayMs?: number;
+  /** Tasks running at once; default 10 (stock pool size). */
+  maxRunning?: number;
+  /** Tasks waiting for a slot; default 50. Beyond it a task is refused with an `error` report. */
+  maxQueued?: number;
+  /** Final report retry delays: initialMs doubling to maxMs, jittered; default 1 s → 60 s. */
+  reportRetry?: { initialMs: number; maxMs: number };
   /** Between task-list fetch attempts and 408 rounds; default 2000. */
   fetchRetryDelayMs?: number;
   /** A kick whose fetch brings no run/stop entry fetches once more after this; default 3000. */
@@ -28,14 +42,29 @@ export type FetchOptions = { reason: 'startup'; coldStart: boolean } | { reason:
 /** Repeats that run right away; the others are put on timers (a later issue). */
 const IMMEDIATE = new Set(['Once', 'NextRebootOnly', 'EveryReboot']);
 
+export const DEFAULT_MAX_RUNNING = 10;
+export const DEFAULT_MAX_QUEUED = 50;
+/** errCode of a task refused because the queue is full (stock "general error"); errDesc starts with TaskQueueFull. */
+export const QUEUE_FULL_CODE = '-13';
+export const queueFullDesc = (running: number, queued: number): string =>
+  `TaskQueueFull: the agent is running ${running} tasks and has ${queued} waiting; this task was not run`;
+
 export class TaskEngine implements Service {
   readonly name = 'task-engine';
   readonly #o: TaskEngineOptions;
   readonly #log: Logger;
   readonly #stopping = new AbortController();
   readonly #reporter: TaskReporter;
-  /** Running (or preparing) one-shot tasks by taskID (§5.8). */
-  readonly #running = new Map<string, TaskRun>();
+  readonly #outbox: ReportOutbox;
+  readonly #journal: RunningJournal;
+  readonly #runAs: RunAsPort;
+  readonly #maxRunning: number;
+  readonly #maxQueued: number;
+  /** Running or queued one-shot tasks by taskID (§5.8). */
+  readonly #tasks = new Map<string, TaskRun>();
+  /** Accepted runs waiting for a slot, oldest first. */
+  readonly #queue: TaskRun[] = [];
+  #active = 0;
   /** Everything idle() waits for: task runs and stop reports. */
   readonly #work = new Set<Promise<void>>();
   /** Fetches run one at a time. */
@@ -44,29 +73,79 @@ export class TaskEngine implements Service {
   constructor(o: TaskEngineOptions) {
     this.#o = o;
     this.#log = o.log;
-    this.#reporter = new TaskReporter({
-      host: o.host,
-      http: o.http,
+    this.#maxRunning = Math.max(1, o.maxRunning ?? DEFAULT_MAX_RUNNING);
+    this.#maxQueued = Math.max(0, o.maxQueued ?? DEFAULT_MAX_QUEUED);
+    this.#runAs = o.runAs ?? defaultRunAs(o.platform ?? process.platform);
+    this.#reporter = new TaskReporter({ host: o.host, http: o.http, log: o.log, signal: this.#stopping.signal });
+    this.#journal = new RunningJournal(join(o.paths.stateDir, 'running'), o.log);
+    this.#outbox = new ReportOutbox({
+      dir: join(o.paths.stateDir, 'outbox'),
       log: o.log,
-      retryDelayMs: o.reportRetryDelayMs ?? 2_000,
-      signal: this.#stopping.signal,
+      post: (r, body) => this.#reporter.post(r, body),
+      onAccepted: (e) => this.#accepted(e),
+      ...(o.reportRetry ? { retry: o.reportRetry } : {}),
     });
   }
 
+  /** Tasks whose process is being prepared or runs. */
   get runningCount(): number {
-    return this.#running.size;
+    return this.#active;
   }
 
+  /** Tasks waiting for a slot. */
+  get queuedCount(): number {
+    return this.#queue.length;
+  }
+
+  /** Final reports not yet accepted by the server. */
+  get pendingReports(): number {
+    return this.#outbox.pendingCount;
+  }
+
+  /**
+   * Opens the outbox and the journal. Tasks an earlier run left in the journal were lost with it:
+   * each gets an `error` report (InstanceRestarted) and what is left of its processes is killed.
+   * Then everything in the outbox is sent.
+   */
   async start(): Promise<void> {
-    this.#log.info('task engine started');
+    await this.#outbox.open();
+    const leftovers = await this.#journal.leftovers().catch((e: unknown) => {
+      this.#log.error('running journal unusable', { err: ensureError(e) });
+      return [];
+    });
+    for (const r of leftovers) {
+      const killed = killLeftovers(r, this.#o.platform ?? process.platform);
+      this.#log.warn('task lost by an agent restart', { taskId: r.taskId, start: r.start, killed: killed.length });
+      await this.#outbox.put({
+        kind: 'error',
+        taskId: r.taskId,
+        invokeVersion: r.invokeVersion,
+        start: r.start,
+        end: Date.now(),
+        exitCode: 0,
+        dropped: 0,
+        errCode: INSTANCE_RESTARTED_CODE,
+        errDesc: INSTANCE_RESTARTED_DESC,
+      });
+      await this.#journal.discard(r).catch((e: unknown) => {
+        this.#log.error('running journal entry not removed', { taskId: r.taskId, err: ensureError(e) });
+      });
+    }
+    this.#outbox.startSending();
+    this.#log.info('task engine started', { pendingReports: this.#outbox.pendingCount });
   }
 
-  /** Cancels every running task (they report nothing further) and waits for them until `deadline`. */
+  /**
+   * Cancels every running task (they report nothing further: their journal entries make the next
+   * start report them) and waits for them until `deadline`. Unsent reports stay in the outbox.
+   */
   async stop(deadline: AbortSignal): Promise<void> {
     this.#stopping.abort();
-    for (const run of this.#running.values()) {
+    this.#queue.length = 0;
+    for (const run of this.#tasks.values()) {
       run.cancel();
     }
+    this.#outbox.stop();
     const aborted = new Promise<void>((resolve) => {
       if (deadline.aborted) {
         resolve();
@@ -74,14 +153,23 @@ export class TaskEngine implements Service {
       deadline.addEventListener('abort', () => resolve(), { once: true });
     });
     await Promise.race([this.idle(), aborted]);
-    this.#log.info('task engine stopped', { running: this.#running.size });
+    this.#log.info('task engine stopped', { running: this.#active, pendingReports: this.#outbox.pendingCount });
   }
 
-  /** Resolves when no task is running and no stop report is pending. */
+  /** Resolves when no task is running or queued and no report is being sent. */
   async idle(): Promise<void> {
-    while (this.#work.size > 0) {
+    while (this.#work.size > 0 || this.#outbox.busy) {
       await Promise.all([...this.#work]);
+      await this.#outbox.idle();
+      if (this.#stopping.signal.aborted) {
+        return;
+      }
     }
+  }
+
+  /** The server answered (the notify channel connected): reports waiting for a retry go now. */
+  serverReachable(): void {
+    this.#outbox.wake();
   }
 
   /** Fetches and dispatches the task list. Never throws; problems are logged. */
@@ -120,6 +208,7 @@ export class TaskEngine implements Service {
         req,
       );
       if (list !== undefined && !this.#stopping.signal.aborted) {
+        this.#outbox.wake();
         this.#dispatch(list);
       }
       return list;
@@ -152,13 +241,39 @@ export class TaskEngine implements Service {
       log.warn('periodic tasks are not supported yet', { repeat: entry.repeat });
       return;
     }
-    if (this.#running.has(taskId)) {
+    if (this.#tasks.has(taskId)) {
       log.info('task already running', { invokeVersion: entry.task.invokeVersion });
+      return;
+    }
+    // Re-delivered while its final report waits for the server (which still sees it unfinished):
+    // the report will settle it; neither a second run nor a ScriptFileExisted error is wanted.
+    if (this.#outbox.has(taskId)) {
+      log.info('task already finished, its report is pending', { invokeVersion: entry.task.invokeVersion });
+      return;
+    }
+    if (this.#active >= this.#maxRunning && this.#queue.length >= this.#maxQueued) {
+      log.warn('task refused, queue full', { running: this.#active, queued: this.#queue.length });
+      this.#track(
+        this.#final({
+          kind: 'error',
+          taskId,
+          invokeVersion: entry.task.invokeVersion,
+          start: 0,
+          end: 0,
+          exitCode: 0,
+          dropped: 0,
+          errCode: QUEUE_FULL_CODE,
+          errDesc: queueFullDesc(this.#active, this.#queue.length),
+        }),
+      );
       return;
     }
     const run = new TaskRun(
       {
         reporter: this.#reporter,
+        final: (r, body, after) => this.#final(r, body, after),
+        journal: this.#journal,
+        runAs: this.#runAs,
         paths: this.#o.paths,
         platform: this.#o.platform ?? process.platform,
         ...(this.#o.killGraceMs !== undefined ? { killGraceMs: this.#o.killGraceMs } : {}),
@@ -167,40 +282,77 @@ export class TaskEngine implements Service {
       },
       entry,
     );
-    this.#running.set(taskId, run);
-    log.info('task accepted', { invokeVersion: entry.task.invokeVersion, repeat: entry.repeat });
-    this.#track(
-      run.start().finally(() => {
-        if (this.#running.get(taskId) === run) {
-          this.#running.delete(taskId);
-        }
-      }),
-    );
+    this.#tasks.set(taskId, run);
+    this.#queue.push(run);
+    log.info('task accepted', {
+      invokeVersion: entry.task.invokeVersion,
+      repeat: entry.repeat,
+      waiting: this.#active >= this.#maxRunning,
+    });
+    this.#pump();
+  }
+
+  /** Starts queued runs while there is a free slot. */
+  #pump(): void {
+    while (this.#active < this.#maxRunning && this.#queue.length > 0 && !this.#stopping.signal.aborted) {
+      const run = this.#queue.shift()!;
+      this.#active += 1;
+      this.#track(
+        run.start().finally(() => {
+          this.#active -= 1;
+          if (this.#tasks.get(run.taskId) === run) {
+            this.#tasks.delete(run.taskId);
+          }
+          this.#pump();
+        }),
+      );
+    }
   }
 
   /** §5.7: a running one-shot task is reported `stopped` and killed; an unknown one gets the zero report. */
   #stopEntry(entry: RunTaskEntry): void {
     const taskId = entry.task.taskID;
     const log = this.#log.child({ taskId });
-    const run = this.#running.get(taskId);
+    const run = this.#tasks.get(taskId);
     const base = { kind: 'stopped', taskId, invokeVersion: entry.task.invokeVersion, result: 'killed' } as const;
     if (run === undefined) {
       log.info('task to stop not running');
-      this.#track(this.#sendQuietly(this.#reporter.send({ ...base, start: 0, end: 0, exitCode: 0, dropped: 0 })));
+      this.#track(this.#final({ ...base, start: 0, end: 0, exitCode: 0, dropped: 0 }));
       return;
+    }
+    const queued = this.#queue.indexOf(run);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#tasks.delete(taskId);
     }
     const snap = run.cancel();
     const end = snap.start === 0 ? 0 : Date.now();
-    log.info('task stopped', { dropped: snap.dropped });
+    log.info('task stopped', { dropped: snap.dropped, queued: queued >= 0 });
     this.#track(
-      this.#sendQuietly(
-        this.#reporter.send({ ...base, start: snap.start, end, exitCode: 0, dropped: snap.dropped }, snap.body),
-      ),
+      (async () => {
+        await this.#final({ ...base, start: snap.start, end, exitCode: 0, dropped: snap.dropped }, snap.body);
+        await this.#journal.remove(taskId);
+      })(),
     );
   }
 
-  async #sendQuietly(p: Promise<boolean>): Promise<void> {
-    await p.catch((e: unknown) => this.#log.error('task report crashed', { err: ensureError(e) }));
+  /** Queues a final-type report in the outbox. Never rejects. */
+  async #final(r: OutboxReport, body?: Buffer, after?: OutboxEntry['after']): Promise<void> {
+    try {
+      await this.#outbox.put(r, body, after);
+    } catch (e) {
+      this.#log.error('task report lost', { taskId: r.taskId, kind: r.kind, err: ensureError(e) });
+    }
+  }
+
+  #accepted(e: OutboxEntry): void {
+    if (e.after === undefined) {
+      return;
+    }
+    this.#log.warn('power action after the final report', { taskId: e.report.taskId, action: e.after });
+    this.#o.power
+      .request(e.after, { taskId: e.report.taskId })
+      .catch((err: unknown) => this.#log.error('power action crashed', { err: ensureError(err) }));
   }
 
   #track(p: Promise<void>): void {

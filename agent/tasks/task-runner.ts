@@ -1,13 +1,17 @@
 // One run of a one-shot task: pre-checks, script file, process, running and final reports
 // (spec/luban-protocol.md §5.5–5.7).
 import { constants as fsConstants } from 'node:fs';
-import { chmod, lstat, mkdir, open, stat, unlink } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isCommandType, type CommandType, type Report, type RunTaskEntry } from '../../protocol/index.js';
-import { runProcess, scriptCommand, scriptPrelude, type ExecOutcome } from '../executor/index.js';
+import { isCommandType, type CommandType, type RunTaskEntry } from '../../protocol/index.js';
+import { runProcess, scriptCommand, scriptPrelude, type ExecOutcome, type Launch } from '../executor/index.js';
 import { ensureError, type AgentPaths, type Logger } from '../shared/index.js';
+import { ensurePrivateDir } from './durable-files.js';
 import { OutputAccounting, reportIntervalMs } from './output-accounting.js';
-import { UserLookupError, lookupUser, spawnIdentity, taskEnv, type TaskUser } from './run-as-user.js';
+import { powerActionFor, type PowerAction } from './power.js';
+import type { OutboxReport } from './report-outbox.js';
+import { UserLookupError, lookupUser, spawnIdentity, taskEnv, type RunAsPort, type TaskUser } from './run-as-user.js';
+import { procStat, type RunningJournal } from './running-journal.js';
 import {
   base64Problem,
   builtInParameters,
@@ -22,7 +26,12 @@ import {
 import type { TaskReporter } from './task-reporter.js';
 
 export interface TaskRunContext {
+  /** Running reports (fire-and-forget). */
   reporter: TaskReporter;
+  /** Queues a final/invalid/error report durably (the outbox); resolves once it is safe. */
+  final: (r: OutboxReport, body?: Buffer, after?: PowerAction) => Promise<void>;
+  journal: RunningJournal;
+  runAs: RunAsPort;
   paths: AgentPaths;
   platform: NodeJS.Platform;
   killGraceMs?: number;
@@ -122,11 +131,9 @@ export class TaskRun {
       return;
     }
 
-    let command: { command: string; args: string[] };
+    let launch: Launch;
     try {
-      const path = await this.#writeScript(pre.type, pre.user);
-      const sc = scriptCommand(pre.type, pre.type === 'RunShellScript' ? shellQuote(path) : path, this.#ctx.platform);
-      command = { command: sc.command, args: sc.args };
+      launch = await this.#prepare(pre.type, pre.user, pre.cwd);
     } catch (e) {
       if (!(e instanceof PrepareError)) {
         throw e;
@@ -138,13 +145,20 @@ export class TaskRun {
     if (this.#silenced) {
       return;
     }
+    // The journal entry exists before the process does: if the agent dies from here on, its next
+    // start reports the task (InstanceRestarted) instead of leaving it running forever.
+    await this.#ctx.journal.write({ ...this.#base(), start: Date.now() });
+    if (this.#silenced) {
+      return;
+    }
 
     const running = runProcess(
       {
-        ...command,
+        command: launch.command,
+        args: launch.args,
+        ...(launch.input !== undefined ? { input: launch.input } : {}),
         cwd: pre.cwd,
         env: taskEnv(pre.user),
-        ...spawnIdentity(pre.user),
         timeoutMs: timeoutMs(task.timeOut),
         ...(this.#ctx.killGraceMs !== undefined ? { killGraceMs: this.#ctx.killGraceMs } : {}),
       },
@@ -163,7 +177,8 @@ export class TaskRun {
       return;
     }
     await this.#finish(outcome, pre.type);
-    // The power-off / reboot side effect of exit codes 193/194 (§5.6 step 9) comes in a later issue.
+    // The final report is in the outbox: the task no longer needs its journal entry.
+    await this.#ctx.journal.remove(this.taskId);
   }
 
   #base(): { taskId: string; invokeVersion: number } {
@@ -174,11 +189,11 @@ export class TaskRun {
     return { ...this.#base(), start, end, exitCode, dropped };
   }
 
-  async #report(r: Report, body?: Buffer): Promise<void> {
+  async #report(r: OutboxReport, body?: Buffer, after?: PowerAction): Promise<void> {
     if (this.#silenced) {
       return;
     }
-    await this.#ctx.reporter.send(r, body);
+    await this.#ctx.final(r, body, after);
   }
 
   #sendRunning(body: Buffer): void {
@@ -196,6 +211,14 @@ export class TaskRun {
     if (this.#silenced) {
       return;
     }
+    // Now the pid is known: the journal can name the process group to clean up after a crash.
+    const st = this.#ctx.platform === 'linux' ? procStat(pid) : undefined;
+    void this.#ctx.journal.write({
+      ...this.#base(),
+      start: startedAt,
+      pid,
+      ...(st !== undefined ? { procStart: st.startTicks } : {}),
+    });
     this.#acct.started(Date.now());
     if (this.#entry.output.sendStart) {
       this.#sendRunning(Buffer.alloc(0));
@@ -212,12 +235,19 @@ export class TaskRun {
     const { log, platform } = this.#ctx;
     const { body, dropped } = this.#acct.final();
     switch (outcome.kind) {
-      case 'exited':
+      case 'exited': {
         log.info('task finished', { exitCode: outcome.exitCode, signal: outcome.signal, dropped });
+        // §5.6 step 9: done by the outbox once the server has accepted this report.
+        const power = outcome.signal === null ? powerActionFor(outcome.exitCode, platform) : undefined;
+        if (power !== undefined) {
+          log.warn('task asks for a power action', { action: power, exitCode: outcome.exitCode });
+        }
         return this.#report(
           { ...this.#final(outcome.startedAt, outcome.endedAt, outcome.exitCode, dropped), kind: 'finish' },
           body,
+          power,
         );
+      }
       case 'timedOut':
         log.info('task timed out', { dropped });
         return this.#report({ ...this.#final(outcome.startedAt, outcome.endedAt, 1, dropped), kind: 'timeout' }, body);
@@ -272,7 +302,34 @@ export class TaskRun {
     return { ok: true, user, cwd: '/', type };
   }
 
-  /** §5.6 steps 2–4: decode, substitute parameters, write the script file once. Returns its path. */
+  /**
+   * §5.6 steps 2–4: decode, substitute parameters, write the script file once; returns the command
+   * line that starts it, through the run-as port when the task runs as another user.
+   */
+  async #prepare(type: CommandType, user: TaskUser, cwd: string): Promise<Launch> {
+    const { platform } = this.#ctx;
+    const asOther = spawnIdentity(user).uid !== undefined;
+    // Refused before the script is written: once the cause is fixed, a new delivery can still run.
+    const refusal = asOther ? this.#ctx.runAs.refusal(user) : undefined;
+    if (refusal !== undefined) {
+      throw new PrepareError(...values(taskError('ExecuteScriptFailed', -7, refusal.code, refusal.refused, platform)));
+    }
+    const path = await this.#writeScript(type, user);
+    const sc = scriptCommand(type, type === 'RunShellScript' ? shellQuote(path) : path, platform);
+    const target = { command: sc.command, args: sc.args };
+    if (!asOther) {
+      return target;
+    }
+    try {
+      return this.#ctx.runAs.launch(target, user, cwd);
+    } catch (e) {
+      throw new PrepareError(
+        ...values(taskError('ExecuteScriptFailed', -7, undefined, ensureError(e).message, platform)),
+      );
+    }
+  }
+
+  /** Writes the script file once (§5.6 step 4). Returns its path. */
   async #writeScript(type: CommandType, user: TaskUser): Promise<string> {
     const { paths, platform, instanceId } = this.#ctx;
     const task = this.#entry.task;
@@ -341,24 +398,5 @@ async function isDirectory(path: string): Promise<boolean> {
     return (await stat(path)).isDirectory();
   } catch {
     return false;
-  }
-}
-
-/** Creates `dir` (and parents) if needed; it must be a real directory owned by us, with exactly `mode`. */
-async function ensurePrivateDir(dir: string, mode: number): Promise<void> {
-  // Parents get the default mode: they must stay traversable for the per-user script dir.
-  await mkdir(dirname(dir), { recursive: true });
-  await mkdir(dir, { mode }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') {
-      throw e;
-    }
-  });
-  const st = await lstat(dir);
-  const uid = process.getuid?.();
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
-    throw Object.assign(new Error(`${dir} is not a directory owned by the agent`), { code: 'EPERM' });
-  }
-  if ((st.mode & 0o7777) !== mode) {
-    await chmod(dir, mode);
   }
 }

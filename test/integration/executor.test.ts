@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  findSetpriv,
   runProcess,
   scriptCommand,
+  setprivLaunch,
   type ExecOutcome,
   type ProcessSpec,
   type RunningProcess,
@@ -372,6 +374,35 @@ void describe('environment and user', () => {
       assert.deepEqual(r.output.toString().trim().split('\n'), [String(uid), String(gid), home, home, String(uid)]);
     });
 
+    void test('through setpriv: uid, gid and exactly the given supplementary groups, same pid', async () => {
+      const setpriv = findSetpriv();
+      assert.ok(setpriv, 'util-linux setpriv is installed');
+      const launch = setprivLaunch(
+        setpriv,
+        { uid, gid, groups: [gid, 4, 100] },
+        { command: 'sh', args: ['-c', 'echo $$; id -u; id -g; id -G'] },
+      );
+      const r = await run({ ...launch, cwd: home, env: { PATH, HOME: home }, timeoutMs: 5000 });
+      assert.equal(assertKind(r.outcome, 'exited').exitCode, 0, r.output.toString());
+      const [pid, u, g, groups] = r.output.toString().trim().split('\n');
+      assert.equal(Number(pid), r.running.pid, 'setpriv execs: the script keeps the spawned pid (and group)');
+      assert.equal(u, String(uid));
+      assert.equal(g, String(gid));
+      assert.deepEqual(
+        groups!
+          .split(' ')
+          .map(Number)
+          .sort((a, b) => a - b),
+        [4, 100, gid].sort((a, b) => a - b),
+      );
+    });
+
+    void test('through setpriv with no groups: none but the primary one', async () => {
+      const launch = setprivLaunch(findSetpriv()!, { uid, gid, groups: [] }, { command: 'id', args: ['-G'] });
+      const r = await run({ ...launch, cwd: home, env: { PATH }, timeoutMs: 5000 });
+      assert.equal(r.output.toString().trim(), String(gid));
+    });
+
     void test('cannot do what root can', async () => {
       const r = await run({
         command: 'sh',
@@ -384,6 +415,35 @@ void describe('environment and user', () => {
       });
       assert.notEqual(assertKind(r.outcome, 'exited').exitCode, 0);
     });
+  });
+});
+
+void describe('stdin', () => {
+  void test('input is written to stdin, then stdin is closed', async () => {
+    const r = await run({
+      command: 'sh',
+      args: ['-c', 'read -r first; echo "got $first"; cat; echo end'],
+      cwd: dir,
+      env: { PATH },
+      timeoutMs: 5000,
+      input: Buffer.from('line one\nline two\n'),
+    });
+    assert.equal(r.output.toString(), 'got line one\nline two\nend\n');
+  });
+  void test('without input, stdin is empty', async () => {
+    const r = await run({ command: 'sh', args: ['-c', 'cat; echo done'], cwd: dir, env: { PATH }, timeoutMs: 5000 });
+    assert.equal(r.output.toString(), 'done\n');
+  });
+  void test('input the process never reads does not break the run', async () => {
+    const r = await run({
+      command: 'sh',
+      args: ['-c', 'exit 0'],
+      cwd: dir,
+      env: { PATH },
+      timeoutMs: 5000,
+      input: Buffer.alloc(1024 * 1024, 0x61),
+    });
+    assert.equal(assertKind(r.outcome, 'exited').exitCode, 0);
   });
 });
 

@@ -1,14 +1,31 @@
 // agent/tasks against a real HTTPS luban stand-in, real processes and real users.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TaskEngine } from '../../agent/tasks/index.js';
+import {
+  TaskEngine,
+  posixRunAs,
+  type PowerAction,
+  type PowerPort,
+  type TaskEngineOptions,
+} from '../../agent/tasks/index.js';
 import { HttpClient, agentPaths, createMemoryLogger, type AgentPaths } from '../../agent/shared/index.js';
 
 interface Recorded {
@@ -62,11 +79,11 @@ async function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 5_
 }
 
 /** State and process group of a process, from /proc; undefined once it is gone. */
-function procStat(pid: number): { state: string; pgrp: number } | undefined {
+function procStat(pid: number): { state: string; pgrp: number; startTicks: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, pgrp: Number(fields[2]) };
+    return { state: fields[0]!, pgrp: Number(fields[2]), startTicks: Number(fields[19]) };
   } catch {
     return undefined;
   }
@@ -101,19 +118,59 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
   /** taskId → how many more final reports to answer with 500. */
   const failFinal = new Map<string, number>();
   const users: string[] = [];
+  const groups: string[] = [];
+
+  /** A throwaway user (removed after the suite); `home` is created unless `noHome`. */
+  function makeUser(prefix: string, o: { groups?: string[]; noHome?: boolean } = {}): { name: string; home: string } {
+    const name = `${prefix}${randomBytes(3).toString('hex')}`;
+    const home = join(dir, `home-${name}`);
+    execFileSync(
+      'useradd',
+      [
+        o.noHome ? '-M' : '-m',
+        '-d',
+        home,
+        '-s',
+        '/bin/sh',
+        ...(o.groups && o.groups.length > 0 ? ['-G', o.groups.join(',')] : []),
+        name,
+      ],
+      { stdio: 'ignore' },
+    );
+    users.push(name);
+    return { name, home };
+  }
+  function makeGroup(prefix: string): string {
+    const name = `${prefix}${randomBytes(3).toString('hex')}`;
+    execFileSync('groupadd', [name], { stdio: 'ignore' });
+    groups.push(name);
+    return name;
+  }
+
+  /** Power actions the engines asked for, with the time of the request. */
+  const powerRequests: { action: PowerAction; taskId: string; at: number }[] = [];
+  const power: PowerPort = {
+    request: async (action, reason) => {
+      powerRequests.push({ action, taskId: reason.taskId, at: Date.now() });
+    },
+  };
 
   const reportsFor = (id: string): Recorded[] => reports.filter((r) => r.query.get('taskId') === id);
-  const makeEngine = (): TaskEngine =>
+  const makeEngine = (o: Partial<TaskEngineOptions> = {}): TaskEngine =>
     new TaskEngine({
       host,
       http,
       log,
       paths,
-      reportRetryDelayMs: 50,
+      power,
+      reportRetry: { initialMs: 50, maxMs: 200 },
       fetchRetryDelayMs: 50,
       emptyKickRefetchMs: 200,
       killGraceMs: 300,
+      ...o,
     });
+  /** Paths of a separate agent install (its own outbox and journal). */
+  const otherPaths = (): AgentPaths => agentPaths(join(dir, `install-${randomBytes(3).toString('hex')}`), '9.9.9.9');
   /** Serves one list answer with these run/stop entries, fetches, and waits for every task to end. */
   async function deliver(list: { run?: unknown[]; stop?: unknown[] }, wait = true): Promise<void> {
     listQueue.push({ json: { code: 200, instanceId: 'i-test', ...list } });
@@ -198,6 +255,13 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
         execFileSync('userdel', ['-r', u], { stdio: 'ignore' });
       } catch {
         execFileSync('userdel', [u], { stdio: 'ignore' });
+      }
+    }
+    for (const g of groups) {
+      try {
+        execFileSync('groupdel', [g], { stdio: 'ignore' });
+      } catch {
+        // removed with its user already
       }
     }
     rmSync(dir, { recursive: true, force: true });
@@ -394,15 +458,12 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
   });
 
   it('runs as a user created for the test, in its home by default', async () => {
-    const name = `oct${randomBytes(3).toString('hex')}`;
-    const home = join(dir, `home-${name}`);
-    execFileSync('useradd', ['-m', '-d', home, '-s', '/bin/sh', name], { stdio: 'ignore' });
-    users.push(name);
+    const { name, home } = makeUser('oct');
     const id = uid();
-    await deliver({ run: [entry(id, 'id -un; pwd; echo "$HOME $USER"', { username: name })] });
+    await deliver({ run: [entry(id, 'id -un; pwd; echo "$HOME $USER $LOGNAME $SHELL"', { username: name })] });
     const fin = reportsFor(id).find((r) => r.kind === 'finish');
     assert.ok(fin, JSON.stringify(reportsFor(id).map((r) => [r.kind, r.query.get('errDesc')])));
-    assert.equal(fin.body.toString(), `${name}\n${home}\n${home} ${name}\n`);
+    assert.equal(fin.body.toString(), `${name}\n${home}\n${home} ${name} ${name} /bin/sh\n`);
     const script = join(dir, 'install', 'work', 'script-user', `itest-${id}.sh`);
     const st = statSync(script);
     assert.equal(st.uid, Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim()));
@@ -411,9 +472,7 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
   });
 
   it('refuses a user whose home is missing when no working directory is given', async () => {
-    const name = `ocn${randomBytes(3).toString('hex')}`;
-    execFileSync('useradd', ['-M', '-d', join(dir, 'no-home'), '-s', '/bin/sh', name], { stdio: 'ignore' });
-    users.push(name);
+    const { name } = makeUser('ocn', { noHome: true });
     const id = uid();
     await deliver({ run: [entry(id, 'true', { username: name })] });
     assert.deepEqual(
@@ -539,7 +598,8 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
   });
 
   it('stop() cancels running tasks, which then report nothing', async () => {
-    const other = makeEngine();
+    const other = makeEngine({ paths: otherPaths() });
+    await other.start();
     const id = uid();
     listQueue.push({
       json: { code: 200, instanceId: 'i-test', run: [entry(id, 'echo $$; sleep 30', {}, { sendStart: true })] },
@@ -558,12 +618,309 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
     );
   });
 
+  it('runs as a user with its supplementary groups: reads a file only that group can read', async () => {
+    const group = makeGroup('ocg');
+    const member = makeUser('ocm', { groups: [group] });
+    const outsider = makeUser('oco');
+    const secret = join(dir, `group-only-${randomBytes(3).toString('hex')}`);
+    writeFileSync(secret, 'for the group\n');
+    chownSync(secret, 0, Number(execFileSync('getent', ['group', group], { encoding: 'utf8' }).split(':')[2]));
+    chmodSync(secret, 0o640);
+    const [a, b] = [uid(), uid()];
+    await deliver({
+      run: [
+        entry(a, `id -un; id -Gn; cat ${secret}`, { username: member.name }),
+        entry(b, `cat ${secret}`, { username: outsider.name }),
+      ],
+    });
+    const finA = reportsFor(a).find((r) => r.kind === 'finish');
+    assert.ok(finA, JSON.stringify(reportsFor(a).map((r) => [r.kind, r.query.get('errDesc')])));
+    const [who, groupNames, content] = finA.body.toString().split('\n');
+    assert.equal(who, member.name);
+    assert.ok(groupNames!.split(' ').includes(group), `groups: ${groupNames}`);
+    assert.equal(content, 'for the group');
+    assert.equal(finA.query.get('exitCode'), '0');
+    const finB = reportsFor(b).find((r) => r.kind === 'finish');
+    assert.ok(finB);
+    assert.notEqual(finB.query.get('exitCode'), '0');
+    assert.match(finB.body.toString(), /Permission denied/);
+  });
+
+  it('without setpriv, a task as another user is an error report and never runs', async () => {
+    const e2 = makeEngine({ paths: otherPaths(), runAs: posixRunAs(undefined, 0) });
+    await e2.start();
+    const u = makeUser('ocx');
+    const id = uid();
+    const marker = join(dir, `ran-${id}`);
+    listQueue.push({
+      json: { code: 200, instanceId: 'i-test', run: [entry(id, `touch ${marker}`, { username: u.name })] },
+    });
+    await e2.fetch({ reason: 'kickoff' });
+    await e2.idle();
+    await e2.stop(AbortSignal.timeout(2_000));
+    assert.deepEqual(
+      reportsFor(id).map((r) => [r.kind, r.query.get('errCode'), r.query.get('errDesc'), r.query.get('start')]),
+      [
+        [
+          'error',
+          '2',
+          'ExecuteScriptFailed.NoSuchFileOrDirectory: setpriv (util-linux) is required to run commands as another user and was not found',
+          '0',
+        ],
+      ],
+    );
+    assert.ok(!existsSync(marker));
+  });
+
+  for (const how of ['stop', 'timeout'] as const) {
+    it(`leaves no forked sleep grandchild alive after a ${how}`, async () => {
+      const id = uid();
+      const pids = join(dir, `pids-${id}`);
+      // Children, a grandchild through a subshell that exits at once (reparented), and a nested shell.
+      const script = [
+        `echo $$ >> ${pids}`,
+        `sleep 301 & echo $! >> ${pids}`,
+        `(sleep 302 & echo $! >> ${pids})`,
+        `sh -c 'sleep 303 & echo $! >> ${pids}; sleep 304' &`,
+        'sleep 0.3; echo ready',
+        'sleep 305',
+      ].join('\n');
+      const e = entry(id, script, how === 'timeout' ? { timeOut: '2' } : {}, { interval: 1000 });
+      await deliver({ run: [e] }, false);
+      await waitFor('the script to start its children', () =>
+        reportsFor(id).find((r) => r.kind === 'running' && r.body.toString().includes('ready')),
+      );
+      const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      assert.equal(started.length, 4);
+      assert.ok(started.every(alive), 'all started');
+      const pgid = procStat(started[0]!)!.pgrp;
+      assert.ok(groupMembers(pgid).length >= 6, 'the script, its shells and sleeps share one group');
+      if (how === 'stop') {
+        await deliver({ stop: [e] });
+      } else {
+        await engine.idle();
+      }
+      assert.deepEqual(
+        reportsFor(id)
+          .filter((r) => r.kind !== 'running')
+          .map((r) => r.kind),
+        [how === 'stop' ? 'stopped' : 'timeout'],
+      );
+      // `sleep 304`'s pid is not recorded; the group check covers it.
+      assert.deepEqual(started.filter(alive), [], 'no process of the task survives');
+      assert.deepEqual(groupMembers(pgid), []);
+      const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+      assert.ok(!/sleep 30[1-5]/.test(ps), ps);
+    });
+  }
+
+  it('powers off (193) and reboots (194) only after the final report is accepted', async () => {
+    const [off, reboot, other] = [uid(), uid(), uid()];
+    failFinal.set(off, 2);
+    await deliver({
+      run: [entry(off, 'exit 193'), entry(reboot, 'echo bye; exit 194'), entry(other, 'kill -9 $$')],
+    });
+    const req = (id: string) => powerRequests.filter((p) => p.taskId === id);
+    assert.deepEqual(
+      req(off).map((p) => p.action),
+      ['powerOff'],
+    );
+    assert.deepEqual(
+      req(reboot).map((p) => p.action),
+      ['reboot'],
+    );
+    assert.deepEqual(req(other), []);
+    const finOff = reportsFor(off).filter((r) => r.kind === 'finish');
+    assert.equal(finOff.length, 3, 'two refused, the third accepted');
+    assert.ok(finOff[2]!.at <= req(off)[0]!.at, 'the power request came after the accepted report');
+    assert.equal(finOff[2]!.query.get('exitCode'), '193');
+    const finReboot = reportsFor(reboot).find((r) => r.kind === 'finish');
+    assert.equal(finReboot?.body.toString(), 'bye\n');
+    assert.ok(finReboot.at <= req(reboot)[0]!.at);
+  });
+
+  it('runs at most maxRunning tasks at once, queues maxQueued, refuses the rest with TaskQueueFull', async () => {
+    const e2 = makeEngine({ paths: otherPaths(), maxRunning: 2, maxQueued: 2 });
+    await e2.start();
+    const ids = Array.from({ length: 6 }, uid);
+    const script = 'date +%s%3N; sleep 0.6; date +%s%3N';
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', run: ids.map((id) => entry(id, script)) } });
+    await e2.fetch({ reason: 'kickoff' });
+    assert.equal(e2.runningCount, 2);
+    assert.equal(e2.queuedCount, 2);
+    // A queued task that is stopped never runs and gets the zero-valued stopped report.
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', stop: [entry(ids[3]!, script)] } });
+    await e2.fetch({ reason: 'kickoff' });
+    assert.equal(e2.queuedCount, 1);
+    await e2.idle();
+    await e2.stop(AbortSignal.timeout(2_000));
+
+    const kinds = ids.map((id) => reportsFor(id).map((r) => r.kind));
+    assert.deepEqual(kinds, [['finish'], ['finish'], ['finish'], ['stopped'], ['error'], ['error']]);
+    for (const id of ids.slice(4)) {
+      const r = reportsFor(id)[0]!;
+      assert.equal(r.query.get('errCode'), '-13');
+      assert.equal(
+        r.query.get('errDesc'),
+        'TaskQueueFull: the agent is running 2 tasks and has 2 waiting; this task was not run',
+      );
+      assert.equal(r.query.get('start'), '0');
+    }
+    assert.equal(reportsFor(ids[3]!)[0]!.query.get('start'), '0');
+    const spans = ids.slice(0, 3).map((id) => {
+      const [s0, e0] = reportsFor(id)[0]!.body.toString().trim().split('\n').map(Number) as [number, number];
+      return { s0, e0 };
+    });
+    const overlapAt = (t: number) => spans.filter((x) => x.s0 <= t && t < x.e0).length;
+    const most = Math.max(...spans.map((x) => overlapAt(x.s0)));
+    assert.equal(most, 2, `at most 2 at once: ${JSON.stringify(spans)}`);
+  });
+
+  it('keeps a final report on disk (dir 0700, file 0600) until the server takes it, across a restart', async () => {
+    const p = otherPaths();
+    const a = makeEngine({ paths: p, reportRetry: { initialMs: 10_000, maxMs: 10_000 } });
+    await a.start();
+    const id = uid();
+    failFinal.set(id, 1_000);
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', run: [entry(id, 'echo kept')] } });
+    await a.fetch({ reason: 'kickoff' });
+    await waitFor('the refused finish report', () => reportsFor(id).find((r) => r.kind === 'finish'));
+    const outbox = join(p.stateDir, 'outbox');
+    const files = readdirSync(outbox);
+    assert.equal(files.length, 1);
+    assert.equal(statSync(outbox).mode & 0o777, 0o700);
+    assert.equal(statSync(join(outbox, files[0]!)).mode & 0o777, 0o600);
+    const raw = readFileSync(join(outbox, files[0]!));
+    const nl = raw.indexOf(0x0a);
+    const header = JSON.parse(raw.subarray(0, nl).toString()) as { report: { kind: string; taskId: string } };
+    assert.deepEqual([header.report.kind, header.report.taskId], ['finish', id]);
+    assert.equal(raw.subarray(nl + 1).toString(), 'kept\n');
+    assert.deepEqual(
+      readdirSync(join(p.stateDir, 'running')),
+      [],
+      'the journal entry is gone once the report is queued',
+    );
+    await a.stop(AbortSignal.timeout(2_000));
+    assert.deepEqual(readdirSync(outbox), files, 'still there after the agent stopped');
+
+    failFinal.delete(id);
+    const b = makeEngine({ paths: p });
+    await b.start();
+    await b.idle();
+    await b.stop(AbortSignal.timeout(2_000));
+    const fins = reportsFor(id).filter((r) => r.kind === 'finish');
+    assert.ok(fins.length >= 2);
+    assert.equal(fins.at(-1)!.body.toString(), 'kept\n');
+    assert.equal(fins.at(-1)!.query.toString(), fins[0]!.query.toString(), 'the same report, re-sent');
+    assert.deepEqual(readdirSync(outbox), [], 'removed once accepted');
+  });
+
+  it('a re-delivery while the final report is pending neither runs again nor reports ScriptFileExisted', async () => {
+    const e2 = makeEngine({ paths: otherPaths(), reportRetry: { initialMs: 400, maxMs: 400 } });
+    await e2.start();
+    const id = uid();
+    const marker = join(dir, `ran-${id}`);
+    const e = entry(id, `echo run >> ${marker}`);
+    failFinal.set(id, 2);
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', run: [e] } });
+    await e2.fetch({ reason: 'kickoff' });
+    await waitFor('the first refused finish', () => reportsFor(id).find((r) => r.kind === 'finish'));
+    await waitFor('the run to be over', () => (e2.runningCount === 0 ? true : undefined));
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', run: [e] } });
+    await e2.fetch({ reason: 'kickoff' });
+    await e2.idle();
+    await e2.stop(AbortSignal.timeout(2_000));
+    assert.deepEqual(
+      reportsFor(id).map((r) => r.kind),
+      ['finish', 'finish', 'finish'],
+    );
+    assert.equal(readFileSync(marker, 'utf8'), 'run\n');
+    assert.ok(
+      log.events.some((x) => x.msg === 'task already finished, its report is pending' && x.fields['taskId'] === id),
+    );
+  });
+
+  it('journals a running task with its pid, and forgets it once the task is over', async () => {
+    const id = uid();
+    const e = entry(id, 'echo $$; sleep 30', {}, { sendStart: true });
+    await deliver({ run: [e] }, false);
+    const first = await waitFor('the pid', () => reportsFor(id).find((r) => r.kind === 'running' && r.body.length > 0));
+    // The script's $$ may be a child of the `sh -c` that leads the group: the journal names the leader.
+    const pgid = procStat(Number(first.body.toString().trim()))!.pgrp;
+    const journal = join(paths.stateDir, 'running');
+    const rec = await waitFor('the journal entry with the pid', () => {
+      for (const f of readdirSync(journal).filter((n) => n.endsWith('.json') && !n.startsWith('.'))) {
+        const r = JSON.parse(readFileSync(join(journal, f), 'utf8')) as Record<string, unknown>;
+        if (r['taskId'] === id && r['pid'] === pgid) {
+          return { file: f, r };
+        }
+      }
+      return undefined;
+    });
+    assert.equal(statSync(journal).mode & 0o777, 0o700);
+    assert.equal(statSync(join(journal, rec.file)).mode & 0o777, 0o600);
+    assert.equal(rec.r['start'], Number(first.query.get('start')));
+    assert.equal(rec.r['procStart'], procStat(pgid)?.startTicks);
+    await deliver({ stop: [e] });
+    assert.ok(!existsSync(join(journal, rec.file)));
+  });
+
+  it('on start, reports a task left in the running journal as InstanceRestarted and kills what is left of it', async () => {
+    const p = otherPaths();
+    // What a crashed agent leaves: a task's process group still running, and its journal entry.
+    const leader = spawn('sh', ['-c', 'sleep 306 & sleep 307'], { detached: true, stdio: 'ignore' });
+    const pgid = leader.pid!;
+    await waitFor('the group', () => (groupMembers(pgid).length >= 3 ? true : undefined));
+    const id = uid();
+    const start = Date.now() - 5_000;
+    mkdirSync(join(p.stateDir, 'running'), { recursive: true, mode: 0o700 });
+    writeFileSync(
+      join(p.stateDir, 'running', 'left-behind.json'),
+      JSON.stringify({ taskId: id, invokeVersion: 4, start, pid: pgid, procStart: procStat(pgid)!.startTicks }),
+    );
+    const b = makeEngine({ paths: p });
+    const t0 = Date.now();
+    await b.start();
+    await b.idle();
+    await b.stop(AbortSignal.timeout(2_000));
+    const rs = reportsFor(id);
+    assert.deepEqual(
+      rs.map((r) => [r.kind, r.query.get('invokeVersion'), r.query.get('errCode'), r.query.get('errDesc')]),
+      [['error', '4', '-13', 'InstanceRestarted: the agent restarted while the task was running']],
+    );
+    assert.equal(Number(rs[0]!.query.get('start')), start);
+    assert.ok(Number(rs[0]!.query.get('end')) >= t0);
+    await waitFor('the leftovers to die', () => (groupMembers(pgid).length === 0 ? true : undefined));
+    assert.deepEqual(readdirSync(join(p.stateDir, 'running')), []);
+    assert.deepEqual(readdirSync(join(p.stateDir, 'outbox')), []);
+  });
+
+  it('does not kill a process that merely reuses a journalled pid', async () => {
+    const p = otherPaths();
+    const stranger = spawn('sleep', ['308'], { detached: true, stdio: 'ignore' });
+    const pid = stranger.pid!;
+    await waitFor('the stranger', () => procStat(pid));
+    mkdirSync(join(p.stateDir, 'running'), { recursive: true, mode: 0o700 });
+    writeFileSync(
+      join(p.stateDir, 'running', 'stale.json'),
+      JSON.stringify({ taskId: uid(), invokeVersion: 0, start: 1, pid, procStart: procStat(pid)!.startTicks - 1 }),
+    );
+    const b = makeEngine({ paths: p });
+    await b.start();
+    await b.idle();
+    await b.stop(AbortSignal.timeout(2_000));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(alive(pid), 'a different process with that pid is left alone');
+    stranger.kill('SIGKILL');
+  });
+
   it('logs every task line with its taskId and never the script or its output', () => {
     const text = JSON.stringify(log.events);
     for (const secret of ['echo hello', 'hello\\n', 'LAST-LINE-42', 'printf']) {
       assert.ok(!text.includes(secret), secret);
     }
-    const taskLines = log.events.filter((e) => !/^task (list|engine|fetch)/.test(e.msg));
+    // Lines about the engine as a whole (fetches, the outbox, the journal) carry no task id.
+    const taskLines = log.events.filter((e) => !/^(task (list|engine|fetch)|outbox|running journal)/.test(e.msg));
     assert.ok(taskLines.length > 10);
     for (const e of taskLines) {
       assert.ok(typeof e.fields['taskId'] === 'string', e.msg);
