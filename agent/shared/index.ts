@@ -8,3 +8,4 @@ export * from './logger.js';
 export * from './paths.js';
 export * from './version.js';
 export * from './instance-lock.js';
+export * from './liveness.js';
