@@ -38,7 +38,7 @@ export default tseslint.config(
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
   // Module boundaries and index-only imports are checked by scripts/check-boundaries.ts.
   {
-    files: ['agent/**', 'control-plane/**', 'protocol/**', 'cli/**'],
+    files: ['agent/**', 'control-plane/**', 'protocol/**', 'cli/**', 'installer/**'],
     rules: {
       'no-restricted-syntax': [
         'error',

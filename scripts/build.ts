@@ -1,15 +1,17 @@
 // Bundles the entry points with esbuild: dist/<name>.cjs, one file each, Node 20.
-// better-sqlite3 (native) and ws's optional native helpers stay external.
-import { chmodSync, cpSync } from 'node:fs';
-import { build } from 'esbuild';
+//   dist/aliyun-service.cjs  the agent            dist/assist-server.cjs  the control plane
+//   dist/aliyun-assist.cjs   the multicall program (bin/multicall.ts): every on-instance program in
+//                            one file that needs nothing outside itself; the single binary's main
+//                            script (scripts/build-sea.ts)
+// better-sqlite3 (native) and ws's optional native helpers stay external in the first two.
+import { chmodSync, cpSync, realpathSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
-const entries = { 'aliyun-service': 'bin/aliyun-service.ts', 'assist-server': 'bin/assist-server.ts' };
+const ROOT = resolve(import.meta.dirname, '..');
 
-const started = Date.now();
-await build({
-  entryPoints: entries,
-  outdir: 'dist',
-  outExtension: { '.js': '.cjs' },
+const common: BuildOptions = {
+  absWorkingDir: ROOT,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -17,21 +19,64 @@ await build({
   sourcemap: 'linked',
   // yargs is ESM-only and reads import.meta.url: give the CJS bundle an equivalent.
   banner: { js: "#!/usr/bin/env node\nconst __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
-  external: ['better-sqlite3', 'pg-native', 'bufferutil', 'utf-8-validate'],
   logLevel: 'warning',
   define: {
     'import.meta.url': '__import_meta_url',
     'import.meta.dirname': '__dirname',
     'import.meta.filename': '__filename',
   },
-});
-for (const name of Object.keys(entries)) {
-  chmodSync(`dist/${name}.cjs`, 0o755);
+};
+
+/**
+ * ws loads `bufferutil` and `utf-8-validate` when they are installed and carries on without them.
+ * A single executable's require() loads built-in modules only (and warns on anything else), so the
+ * multicall bundle gets stand-ins that fail the way a missing package does.
+ */
+const absentOptionalDeps: Plugin = {
+  name: 'absent-optional-deps',
+  setup(b) {
+    b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, (a) => ({
+      contents: `const e = new Error("Cannot find module '${a.path}'"); e.code = 'MODULE_NOT_FOUND'; throw e;`,
+      loader: 'js',
+    }));
+  },
+};
+
+export async function bundleAgentAndServer(): Promise<string[]> {
+  const entries = { 'aliyun-service': 'bin/aliyun-service.ts', 'assist-server': 'bin/assist-server.ts' };
+  await build({
+    ...common,
+    entryPoints: entries,
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+    external: ['better-sqlite3', 'pg-native', 'bufferutil', 'utf-8-validate'],
+  });
+  const outputs = Object.keys(entries).map((n) => `dist/${n}.cjs`);
+  for (const f of outputs) {
+    chmodSync(resolve(ROOT, f), 0o755);
+  }
+  // The control plane serves its console from next to its bundle.
+  cpSync(resolve(ROOT, 'control-plane/console/assets'), resolve(ROOT, 'dist/console/assets'), { recursive: true });
+  return outputs;
 }
-// The control plane serves its console from next to its bundle.
-cpSync('control-plane/console/assets', 'dist/console/assets', { recursive: true });
-console.log(
-  `build: ${Object.keys(entries)
-    .map((n) => `dist/${n}.cjs`)
-    .join(', ')} in ${Date.now() - started} ms`,
-);
+
+/** The multicall bundle: no externals at all, so it can be a single executable's main script. */
+export async function bundleMulticall(outfile = 'dist/aliyun-assist.cjs'): Promise<string> {
+  const out = resolve(ROOT, outfile);
+  await build({
+    ...common,
+    entryPoints: ['bin/multicall.ts'],
+    outfile: out,
+    plugins: [absentOptionalDeps],
+  });
+  chmodSync(out, 0o755);
+  return out;
+}
+
+const isEntry = process.argv[1] !== undefined && realpathSync(process.argv[1]) === import.meta.filename;
+if (isEntry) {
+  const started = Date.now();
+  const outputs = [...(await bundleAgentAndServer()), relative(ROOT, await bundleMulticall())];
+  console.log(`build: ${outputs.join(', ')} in ${Date.now() - started} ms`);
+}

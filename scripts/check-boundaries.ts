@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-const SOURCE_DIRS = ['bin', 'protocol', 'agent', 'control-plane', 'cli', 'installer'];
+const SOURCE_DIRS = ['bin', 'protocol', 'agent', 'control-plane', 'cli', 'installer', 'service-units'];
 
 /** The module a file belongs to: `protocol`, `agent/executor`, `control-plane/store`, `bin`, … */
 export function moduleOf(relPath: string): string {
@@ -33,6 +33,16 @@ const FORBIDDEN: { from: RegExp; to: RegExp; why: string }[] = [
     from: /^agent\/watchdog$/,
     to: /^(protocol|agent\/(?!shared$|config$|watchdog$))/,
     why: 'the watchdog imports only agent/shared and agent/config',
+  },
+  {
+    from: /^installer$/,
+    to: /^(protocol|control-plane|cli|bin|agent(?!\/(shared|config)$))/,
+    why: 'the installer uses only agent/shared, agent/config and service-units',
+  },
+  {
+    from: /^service-units$/,
+    to: /^(?!service-units$)/,
+    why: 'service-units/ holds templates: it imports nothing of ours',
   },
 ];
 

@@ -7,7 +7,12 @@ for (const p of real) {
   console.error(p);
 }
 const fixture = checkTree('test/lint-fixtures/tree');
-const expected = ['agent/executor/bad-import.ts', 'control-plane/store/bad-import.ts', 'protocol/bad-import.ts'];
+const expected = [
+  'agent/executor/bad-import.ts',
+  'control-plane/store/bad-import.ts',
+  'installer/bad-import.ts',
+  'protocol/bad-import.ts',
+];
 const missed = expected.filter((f) => !fixture.some((p) => p.startsWith(f)));
 if (missed.length > 0) {
   console.error(`boundary rules no longer catch the bad fixture: ${missed.join(', ')}`);

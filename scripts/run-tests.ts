@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const roots = {
-  unit: ['protocol', 'agent', 'control-plane', 'cli', 'scripts'],
+  unit: ['protocol', 'agent', 'control-plane', 'cli', 'installer', 'scripts'],
   integration: ['test/integration'],
   e2e: ['test/e2e'],
 } as const;

@@ -17,3 +17,22 @@ ensure_chromium() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
 }
+
+# Packages: dpkg-deb (Debian's dpkg), rpmbuild (Debian's rpm package), zip/unzip for the update
+# zip; the single executable needs postject, a dev dependency that ensure_deps installs.
+ensure_packaging_tools() {
+  local missing=()
+  command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
+  command -v rpmbuild >/dev/null 2>&1 || missing+=(rpm)
+  command -v zip >/dev/null 2>&1 || missing+=(zip)
+  command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing ${missing[*]} (Debian packages) to build and check the agent's packages"
+    if [ "$(id -u)" -ne 0 ]; then echo "installing them needs root: apt-get install ${missing[*]}" >&2; return 1; fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if [ ! -f node_modules/postject/dist/cli.js ]; then
+    echo "postject is missing from node_modules: npm ci" >&2; return 1
+  fi
+}
