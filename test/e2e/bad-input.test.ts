@@ -7,7 +7,7 @@ import { HttpClient } from '../../agent/shared/index.js';
 import { hybridHeaders, LubanPath } from '../../protocol/index.js';
 import { registerAgent, runAgentCli, type TestAgent, startAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
-import { PopClient } from '../harness/sdk.js';
+import { apiError, PopClient } from '../harness/sdk.js';
 
 /** Row counts of every table plus activation counters: what "nothing stored changed" compares. */
 async function snapshot(h: TestControlPlane) {
@@ -33,16 +33,6 @@ async function snapshot(h: TestControlPlane) {
     records: await count('invocation_instances'),
     activations: acts,
   };
-}
-
-async function apiError(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { code?: string; data?: { Code?: string }; message: string };
-    return { code: err.data?.Code ?? err.code ?? '', message: err.message };
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('bad input is refused with its documented code', () => {

@@ -7,6 +7,7 @@ import * as EcsModels from '@alicloud/ecs20140526';
 import { registerAgent, startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
 import { eventually } from '../harness/eventually.js';
+import { apiError } from '../harness/sdk.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const models = ((EcsModels as any).default?.CreateCommandRequestTag ? (EcsModels as any).default : EcsModels) as any;
@@ -33,16 +34,6 @@ async function snapshot(h: TestControlPlane) {
       .execute(),
     tags: await db.selectFrom('tags').selectAll().orderBy('resource_id').orderBy('tag_key').execute(),
   };
-}
-
-async function apiError(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { code?: string; data?: { Code?: string }; message: string };
-    return { code: err.data?.Code ?? err.code ?? '', message: err.message };
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('saved and public commands end to end', () => {

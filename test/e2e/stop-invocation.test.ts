@@ -7,6 +7,7 @@ import { before, describe, it } from 'node:test';
 import { registerAgent, startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
 import { eventually } from '../harness/eventually.js';
+import { apiError } from '../harness/sdk.js';
 import { connectStockPeer, type StockPeer } from '../harness/stock-peer.js';
 
 const DELIVERY_TIMEOUT_MS = 4_000;
@@ -27,16 +28,6 @@ const text = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 const ps = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
 const fetchQuery = (taskId?: string) =>
   `reason=kickoff${taskId ? `&taskId=${taskId}` : ''}&currentTime=${Date.now()}&offset=0&timeZone=UTC`;
-
-async function apiError(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { code?: string; data?: { Code?: string }; message: string };
-    return { code: err.data?.Code ?? err.code ?? '', message: err.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function snapshot(h: TestControlPlane) {
   const db = h.cp.db;

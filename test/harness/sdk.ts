@@ -24,6 +24,17 @@ export interface SdkError {
   statusCode?: number;
 }
 
+/** Awaits a call that must fail and returns the API error code (Code) and message it failed with. */
+export async function apiError(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { code?: string; data?: { Code?: string }; message: string };
+    return { code: err.data?.Code ?? err.code ?? '', message: err.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
 export class EcsClient {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly client: any;

@@ -1,5 +1,5 @@
 // The real agent process against the real control plane: parallel commands and the pool limit,
-// parameters full of shell metacharacters, and a 50 MB output with the agent's memory watched.
+// parameters full of shell metacharacters, Python and Perl scripts, and a 50 MB output with the agent's memory watched.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +109,19 @@ describe('agent tasks against the control plane', { timeout: 120_000 }, () => {
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
+  });
+
+  it('runs Python and Perl scripts through their interpreter line, as the console sends them', async () => {
+    const scripts = {
+      python: ['#!/usr/bin/python3', 'import sys', 'print("py", sys.version_info.major, 6 * 7)'].join('\n'),
+      perl: ['#!/usr/bin/perl', 'use strict;', 'printf("pl %d\\n", 6 * 7);', 'exit 4;'].join('\n'),
+    };
+    const [py, pl] = await Promise.all([invoke(scripts.python), invoke(scripts.perl)]);
+    const [pyResult, plResult] = await Promise.all([result(py), result(pl)]);
+    assert.equal(text(pyResult), 'py 3 42\n');
+    assert.equal(pyResult.ExitCode, 0);
+    assert.equal(text(plResult), 'pl 42\n');
+    assert.equal(plResult.ExitCode, 4, "the interpreter's exit code is the result");
   });
 
   it('prints 50 MB: the tail arrives, the count is exact, and the agent stays small', async () => {
