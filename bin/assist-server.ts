@@ -14,6 +14,10 @@ async function start(a: {
   region: string;
   hostname: string[];
   logLevel: string;
+  maxSavedCommands: number;
+  maxInstancesPerCall: number;
+  deliveryTimeout: number;
+  accountId: string;
 }) {
   const cp = await buildServer({
     dataDir: a.dataDir,
@@ -21,6 +25,9 @@ async function start(a: {
     port: a.port,
     regionId: a.region,
     logLevel: a.logLevel,
+    limits: { maxCommands: a.maxSavedCommands, maxInstancesPerCall: a.maxInstancesPerCall },
+    deliveryTimeoutMs: a.deliveryTimeout * 1000,
+    accountId: a.accountId,
     ...(a.hostname.length > 0 ? { hostnames: ['localhost', ...a.hostname] } : {}),
   });
   const { url } = await cp.start();
@@ -70,7 +77,23 @@ void yargs(hideBin(process.argv))
           default: [] as string[],
           describe: 'extra certificate names',
         })
-        .option('log-level', { type: 'string', default: 'info' }),
+        .option('log-level', { type: 'string', default: 'info' })
+        .option('max-saved-commands', { type: 'number', default: 100, describe: 'saved commands per region' })
+        .option('max-instances-per-call', { type: 'number', default: 50, describe: 'instances one call may target' })
+        .option('delivery-timeout', {
+          type: 'number',
+          default: 60,
+          describe: 'seconds before an undelivered execution fails with DeliveryTimeout',
+        })
+        .option('account-id', { type: 'string', default: 'local', describe: 'the value of {{ACS::AccountId}}' })
+        .check((a) => {
+          for (const k of ['max-saved-commands', 'max-instances-per-call', 'delivery-timeout'] as const) {
+            if (!Number.isInteger(a[k]) || a[k] < 1) {
+              throw new Error(`--${k} must be a positive whole number`);
+            }
+          }
+          return true;
+        }),
     (a) =>
       start({
         dataDir: a.dataDir,
@@ -79,6 +102,10 @@ void yargs(hideBin(process.argv))
         region: a.region,
         hostname: a.hostname,
         logLevel: a.logLevel,
+        maxSavedCommands: a.maxSavedCommands,
+        maxInstancesPerCall: a.maxInstancesPerCall,
+        deliveryTimeout: a.deliveryTimeout,
+        accountId: a.accountId,
       }),
   )
   .command(
