@@ -12,11 +12,15 @@ import {
   createLogger,
   ExitCode,
   HttpClient,
+  LivenessBeacon,
+  parseProxyUrl,
   ServiceGroup,
   type Logger,
 } from './shared/index.js';
 import { findSetpriv } from './executor/index.js';
 import { SystemPower, TaskEngine, posixRunAs, windowsRunAs, type RunAsPort } from './tasks/index.js';
+import { Scheduler, systemClock } from './scheduler/index.js';
+import { FileSender } from './files/index.js';
 
 export interface RunAgentOptions {
   config: AgentConfig;
@@ -41,6 +45,7 @@ export function createAgentHttpClient(config: AgentConfig): HttpClient {
   return new HttpClient({
     userAgent: userAgent(process.platform, process.arch, config.version),
     ...(caPem ? { caPem } : {}),
+    ...(config.proxy ? { proxy: parseProxyUrl(config.proxy) } : {}),
     identityHeaders: identityHeaderProvider(config.paths.hybridDir),
   });
 }
@@ -75,9 +80,19 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     log.error('another instance of the app is already running, exiting');
     return ExitCode.Fatal;
   }
+  if (config.proxy) {
+    // The stock agent's wording, which the product docs tell users to look for.
+    log.info('Detected environment variable ALIYUN_ASSIST_PROXY for proxy setting', {
+      proxy: parseProxyUrl(config.proxy).display,
+    });
+  }
   const http = createAgentHttpClient(config);
   const group = new ServiceGroup(log);
+  // Under the watchdog: touched from the event loop from now on, including while the server is
+  // still being looked for, so a blocked loop is noticed whatever the agent is doing.
+  const liveness = config.livenessFile ? new LivenessBeacon({ file: config.livenessFile }) : undefined;
   try {
+    await liveness?.start();
     const host = await discoverServer({ serverHost: config.serverHost, http, log, signal: o.signal });
     if (host === undefined) {
       return ExitCode.Ok;
@@ -87,6 +102,11 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     const coldStart = detectColdStart();
     const runAs = runAsPort(log);
     const engine = new TaskEngine({ host, http, log, paths: config.paths, power: new SystemPower(log), runAs });
+    // Periodic tasks (cron, rate, at) go from the engine's fetches to the scheduler's timers, whose
+    // ticks run through the engine's pool.
+    const scheduler = new Scheduler({ pool: engine, log, clock: systemClock });
+    engine.usePeriodic(scheduler);
+    engine.useFiles(new FileSender({ log }));
     let fetchingEnabled = false;
     const onKick = (kick: Kick): 'accept' | 'reject' => {
       if (!fetchingEnabled) {
@@ -132,7 +152,7 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
       processStartedAt: Date.now() - Math.round(process.uptime() * 1000),
       ...(config.heartbeatIntervalMs ? { intervalMs: config.heartbeatIntervalMs } : {}),
     });
-    await group.start([engine, channel, heartbeat]);
+    await group.start([engine, scheduler, channel, heartbeat]);
     fetchingEnabled = true;
     log.info('Started successfully', { host, coldStart });
     o.onStarted?.();
@@ -148,6 +168,7 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     return ExitCode.Ok;
   } finally {
     await group.stop(o.stopBudgetMs ?? 10_000);
+    await liveness?.stop();
     http.close();
     lock.release();
     log.info('Stopped');

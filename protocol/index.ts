@@ -8,3 +8,6 @@ export * from './register.js';
 export * from './reports.js';
 export * from './task-list.js';
 export { isObj, type Validated } from './validate.js';
+export * from './schedule/index.js';
+export * from './update-check.js';
+export * from './send-file.js';

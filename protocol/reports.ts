@@ -6,19 +6,35 @@ export interface ReportBase {
   invokeVersion: number;
 }
 
+/**
+ * Wall-clock extras of the start and final reports of periodic tasks (§5.6): `Rate` sends
+ * `currentTime`; `Period` (cron) also `offset` (seconds east of UTC) and `timeZone`.
+ */
+export interface WallClock {
+  currentTime: number;
+  offset?: number;
+  timeZone?: string;
+}
+
+/** Reports that may carry wall-clock extras. */
+interface Timed {
+  wallClock?: WallClock;
+}
+
 export type Report =
-  | (ReportBase & { kind: 'running'; start: number })
-  | (ReportBase & { kind: 'finish'; start: number; end: number; exitCode: number; dropped: number })
-  | (ReportBase & { kind: 'timeout'; start: number; end: number; exitCode: number; dropped: number })
-  | (ReportBase & {
-      kind: 'error';
-      start: number;
-      end: number;
-      exitCode: number;
-      dropped: number;
-      errCode: string;
-      errDesc: string;
-    })
+  | (ReportBase & Timed & { kind: 'running'; start: number })
+  | (ReportBase & Timed & { kind: 'finish'; start: number; end: number; exitCode: number; dropped: number })
+  | (ReportBase & Timed & { kind: 'timeout'; start: number; end: number; exitCode: number; dropped: number })
+  | (ReportBase &
+      Timed & {
+        kind: 'error';
+        start: number;
+        end: number;
+        exitCode: number;
+        dropped: number;
+        errCode: string;
+        errDesc: string;
+      })
   | (ReportBase & {
       kind: 'stopped';
       start: number;
@@ -37,19 +53,35 @@ export function goQueryEscape(s: string): string {
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** `&currentTime=…[&offset=…&timeZone=…]`, or nothing (§5.6 `wallClockQueryParams`). */
+export function wallClockQuery(w: WallClock | undefined): string {
+  if (w === undefined) {
+    return '';
+  }
+  let s = `&currentTime=${w.currentTime}`;
+  if (w.offset !== undefined && w.timeZone !== undefined) {
+    s += `&offset=${w.offset}&timeZone=${goQueryEscape(w.timeZone)}`;
+  }
+  return s;
+}
+
 /** The query string of a report, with keys in the stock order and stock escaping. */
 export function buildReportQuery(r: Report): string {
   const head = `taskId=${r.taskId}&invokeVersion=${r.invokeVersion}`;
   switch (r.kind) {
     case 'running':
-      return `${head}&start=${r.start}`;
+      return `${head}&start=${r.start}${wallClockQuery(r.wallClock)}`;
     case 'finish':
     case 'timeout':
-      return `${head}&start=${r.start}&end=${r.end}&exitCode=${r.exitCode}&dropped=${r.dropped}`;
+      return (
+        `${head}&start=${r.start}&end=${r.end}&exitCode=${r.exitCode}&dropped=${r.dropped}` +
+        wallClockQuery(r.wallClock)
+      );
     case 'error':
       return (
         `${head}&start=${r.start}&end=${r.end}&exitCode=${r.exitCode}&dropped=${r.dropped}` +
-        `&errCode=${goQueryEscape(r.errCode)}&errDesc=${goQueryEscape(r.errDesc)}`
+        `&errCode=${goQueryEscape(r.errCode)}&errDesc=${goQueryEscape(r.errDesc)}` +
+        wallClockQuery(r.wallClock)
       );
     case 'stopped':
       return `${head}&start=${r.start}&end=${r.end}&exitcode=${r.exitCode}&dropped=${r.dropped}&result=${r.result}`;
@@ -72,12 +104,22 @@ export function parseReportQuery(kind: ReportKind, q: URLSearchParams): Report |
   };
   const base = { taskId, invokeVersion: n('invokeVersion') };
   const times = { start: n('start'), end: n('end'), dropped: n('dropped') };
+  let timed: { wallClock?: WallClock } = {};
+  if (q.has('currentTime')) {
+    const zone = q.get('timeZone');
+    timed = {
+      wallClock: {
+        currentTime: n('currentTime'),
+        ...(zone !== null && q.has('offset') ? { offset: n('offset'), timeZone: zone } : {}),
+      },
+    };
+  }
   switch (kind) {
     case 'running':
-      return { ...base, kind, start: n('start') };
+      return { ...base, kind, start: n('start'), ...timed };
     case 'finish':
     case 'timeout':
-      return { ...base, kind, ...times, exitCode: n('exitCode') };
+      return { ...base, kind, ...times, exitCode: n('exitCode'), ...timed };
     case 'error':
       return {
         ...base,
@@ -86,6 +128,7 @@ export function parseReportQuery(kind: ReportKind, q: URLSearchParams): Report |
         exitCode: n('exitCode'),
         errCode: q.get('errCode') ?? '',
         errDesc: q.get('errDesc') ?? '',
+        ...timed,
       };
     case 'stopped':
       return {

@@ -44,6 +44,11 @@ const FORBIDDEN: { from: RegExp; to: RegExp; why: string }[] = [
     to: /^(?!service-units$)/,
     why: 'service-units/ holds templates: it imports nothing of ours',
   },
+  {
+    from: /^cli$/,
+    to: /^(?!cli$|protocol$)/,
+    why: 'the CLI is an OpenAPI client: it may import protocol/ only',
+  },
 ];
 
 function* sourceFiles(root: string, dir: string): Generator<string> {

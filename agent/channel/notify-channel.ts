@@ -106,6 +106,8 @@ export class NotifyChannel implements Service {
           headers: this.#o.http.headers(),
           ca: this.#o.http.trustedCas(),
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+          // ALIYUN_ASSIST_PROXY: the WebSocket goes through the proxy's CONNECT tunnel too.
+          ...(this.#o.http.webSocketAgent() ? { agent: this.#o.http.webSocketAgent() } : {}),
         });
       } catch (e) {
         this.#scheduleReconnect({ err: ensureError(e) }, 0);

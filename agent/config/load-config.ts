@@ -1,5 +1,13 @@
 // Pure configuration loading: (flags, env) → frozen AgentConfig; every problem reported at once.
-import { AgentError, AGENT_VERSION, agentPaths, DEFAULT_INSTALL_DIR, type AgentPaths } from '../shared/index.js';
+import {
+  AgentError,
+  AGENT_VERSION,
+  agentPaths,
+  DEFAULT_INSTALL_DIR,
+  LIVENESS_FILE_ENV,
+  parseProxyUrl,
+  type AgentPaths,
+} from '../shared/index.js';
 
 export interface AgentFlags {
   /** `-L/--LogPath`: a directory for logs (stock: scripts go there too). */
@@ -14,7 +22,10 @@ export interface AgentConfig {
   serverHost: string | undefined;
   /** PEM file of an extra CA to trust (ALIYUN_ASSIST_CERT_PATH). */
   certPath: string | undefined;
+  /** ALIYUN_ASSIST_PROXY: `http://[user:password@]host[:port]` for every request and the WebSocket. */
   proxy: string | undefined;
+  /** The file the watchdog watches (ALIYUN_ASSIST_LIVENESS_FILE); undefined when not supervised. */
+  livenessFile: string | undefined;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Our extensions, for tests and special set-ups. */
   heartbeatIntervalMs: number | undefined;
@@ -31,6 +42,18 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
   const serverHost = nonEmpty(env['ALIYUN_ASSIST_SERVER_HOST']);
   if (serverHost !== undefined && !HOST_RE.test(serverHost)) {
     issues.push(`ALIYUN_ASSIST_SERVER_HOST must be host or host:port, got ${serverHost}`);
+  }
+  const proxy = nonEmpty(env['ALIYUN_ASSIST_PROXY']);
+  if (proxy !== undefined) {
+    try {
+      parseProxyUrl(proxy);
+    } catch (e) {
+      issues.push((e as Error).message);
+    }
+  }
+  const livenessFile = nonEmpty(env[LIVENESS_FILE_ENV]);
+  if (livenessFile !== undefined && !livenessFile.startsWith('/') && !/^[A-Za-z]:\\/.test(livenessFile)) {
+    issues.push(`${LIVENESS_FILE_ENV} must be absolute: ${livenessFile}`);
   }
   const level = env['ALIYUN_ASSIST_LOG_LEVEL'] ?? 'info';
   if (!['error', 'warn', 'info', 'debug'].includes(level)) {
@@ -49,7 +72,8 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
     paths: Object.freeze(agentPaths(installDir, AGENT_VERSION, nonEmpty(flags.logPath))),
     serverHost,
     certPath: nonEmpty(env['ALIYUN_ASSIST_CERT_PATH']),
-    proxy: nonEmpty(env['ALIYUN_ASSIST_PROXY']),
+    proxy,
+    livenessFile,
     logLevel: level as AgentConfig['logLevel'],
     heartbeatIntervalMs,
   };

@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { AgentError } from './errors.js';
+import { ProxyTunnelAgent, type ProxySettings } from './proxy.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -29,16 +30,28 @@ export interface HttpClientOptions {
   /** Called per request: hybrid signatures are fresh each time. */
   identityHeaders?: () => Record<string, string>;
   defaultTimeoutMs?: number;
+  /** ALIYUN_ASSIST_PROXY: HTTPS through a CONNECT tunnel, HTTP in absolute form. */
+  proxy?: ProxySettings;
 }
 
 export class HttpClient {
   readonly #o: HttpClientOptions;
   readonly #httpsAgent: https.Agent;
   readonly #httpAgent: http.Agent;
+  #webSocketAgent: https.Agent | undefined;
   constructor(o: HttpClientOptions) {
     this.#o = o;
-    this.#httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, ca: this.trustedCas() });
+    const tlsOptions = { keepAlive: true, maxSockets: 16, ca: this.trustedCas() };
+    this.#httpsAgent = o.proxy ? new ProxyTunnelAgent(o.proxy, tlsOptions) : new https.Agent(tlsOptions);
     this.#httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  /** The agent WebSockets connect through: the proxy tunnel when there is a proxy, else ws's own default. */
+  webSocketAgent(): https.Agent | undefined {
+    if (this.#o.proxy && !this.#webSocketAgent) {
+      this.#webSocketAgent = new ProxyTunnelAgent(this.#o.proxy, { ca: this.trustedCas() });
+    }
+    return this.#webSocketAgent;
   }
 
   /** The trust pool: the system roots plus the configured CA (§2.5). */
@@ -64,10 +77,21 @@ export class HttpClient {
       headers['Content-Length'] = String(body.length);
     }
     const timeoutMs = req.timeoutMs ?? this.#o.defaultTimeoutMs ?? 5_000;
+    // Plain HTTP through the proxy: the request goes to the proxy with the absolute URL as its path.
+    const proxy = isHttps ? undefined : this.#o.proxy;
+    if (proxy?.authorization) {
+      headers['Proxy-Authorization'] = proxy.authorization;
+    }
+    const target = proxy
+      ? { host: proxy.host, port: proxy.port, path: url.href }
+      : { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: `${url.pathname}${url.search}` };
+    if (proxy) {
+      headers['Host'] = url.host;
+    }
     return new Promise<HttpResponse>((resolve, reject) => {
       const r = (isHttps ? https : http).request(
-        url,
         {
+          ...target,
           method: req.method,
           headers,
           agent: isHttps ? this.#httpsAgent : this.#httpAgent,
@@ -106,6 +130,7 @@ export class HttpClient {
   close(): void {
     this.#httpsAgent.destroy();
     this.#httpAgent.destroy();
+    this.#webSocketAgent?.destroy();
   }
 }
 

@@ -9,3 +9,4 @@ export * from './paths.js';
 export * from './version.js';
 export * from './instance-lock.js';
 export * from './liveness.js';
+export * from './proxy.js';

@@ -6,8 +6,12 @@ export {
   QUEUE_FULL_CODE,
   TaskEngine,
   type FetchOptions,
+  type PeriodicPort,
+  type PeriodicRunHandle,
   type TaskEngineOptions,
 } from './task-engine.js';
 export { SystemPower, powerActionFor, powerCommands, type PowerAction, type PowerPort } from './power.js';
 export { defaultRunAs, posixRunAs, windowsRunAs, type RunAsPort, type TaskUser } from './run-as-user.js';
 export { INSTANCE_RESTARTED_CODE, INSTANCE_RESTARTED_DESC } from './running-journal.js';
+export { PERIODIC_REPEATS, type RunSummary } from './task-runner.js';
+export { type SendFilePort } from './file-tasks.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createMemoryLogger } from '../shared/index.js';
-import { ReportOutbox, type OutboxEntry, type OutboxReport } from './report-outbox.js';
+import { ReportOutbox, type OutboxEntry, type OutboxItem, type OutboxReport } from './report-outbox.js';
 
 const base = mkdtempSync(join(tmpdir(), 'oca-outbox-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -24,7 +24,7 @@ const fin = (taskId: string, exitCode = 0): OutboxReport => ({
 /** A post that refuses the first `refuse` attempts per task, recording every attempt. */
 function server(refuse = 0) {
   const attempts: { taskId: string; kind: string; body: string; at: number }[] = [];
-  const post = async (r: OutboxReport, body: Buffer) => {
+  const post = async (r: OutboxItem, body: Buffer) => {
     attempts.push({ taskId: r.taskId, kind: r.kind, body: body.toString('latin1'), at: Date.now() });
     return attempts.filter((a) => a.taskId === r.taskId).length > refuse;
   };

@@ -10,17 +10,19 @@
 // a newline, then the raw body bytes (the output, which need not be valid UTF-8).
 import { readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Report } from '../../protocol/index.js';
+import type { Report, SendFileReport } from '../../protocol/index.js';
 import { backoffDelay, ensureError, type Logger } from '../shared/index.js';
 import { TMP_PREFIX, ensurePrivateDir, removeDurably, safeName, writeDurably } from './durable-files.js';
 import type { PowerAction } from './power.js';
 
 export type OutboxReport = Exclude<Report, { kind: 'running' | 'verified' }>;
+/** Everything the outbox carries: task reports and SendFile results (luban §5.9). */
+export type OutboxItem = OutboxReport | SendFileReport;
 
 export interface OutboxEntry {
   /** File name inside the outbox; orders entries by creation. */
   readonly name: string;
-  readonly report: OutboxReport;
+  readonly report: OutboxItem;
   readonly body: Buffer;
   /** Done once the server has accepted the report (exit codes 193/194, 3009/3010). */
   readonly after?: PowerAction;
@@ -32,7 +34,7 @@ export interface ReportOutboxOptions {
   dir: string;
   log: Logger;
   /** One delivery attempt; true when the server accepted the report. Must not throw. */
-  post: (r: OutboxReport, body: Buffer) => Promise<boolean>;
+  post: (r: OutboxItem, body: Buffer) => Promise<boolean>;
   /** Called once per entry after the server accepted it and its file is gone. */
   onAccepted?: (e: OutboxEntry) => void;
   /** Retry delays: initialMs doubling up to maxMs, jittered. Default 1 s → 60 s. */
@@ -44,7 +46,7 @@ const SUFFIX = '.report';
 
 interface Header {
   v: number;
-  report: OutboxReport;
+  report: OutboxItem;
   after?: PowerAction;
   bodyLength: number;
 }
@@ -146,7 +148,7 @@ export class ReportOutbox {
    * Queues a report: resolves once it is on disk (or, if the disk refuses, held in memory — logged
    * at error level), never rejects. Delivery runs in the background.
    */
-  async put(report: OutboxReport, body: Buffer = Buffer.alloc(0), after?: PowerAction): Promise<OutboxEntry> {
+  async put(report: OutboxItem, body: Buffer = Buffer.alloc(0), after?: PowerAction): Promise<OutboxEntry> {
     if (!this.#opened) {
       throw new Error('outbox used before open()');
     }

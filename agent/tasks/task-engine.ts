@@ -2,15 +2,16 @@
 // at a time, `maxQueued` waiting), handles stop entries (spec/luban-protocol.md §5.1–5.8), keeps
 // final reports in a durable outbox and a journal of running tasks (so a restart loses nothing).
 import { join } from 'node:path';
-import type { RunTaskEntry, TaskListResponse } from '../../protocol/index.js';
+import type { RunTaskEntry, TaskListResponse, WallClock } from '../../protocol/index.js';
 import { ensureError, sleep, type AgentPaths, type HttpClient, type Logger, type Service } from '../shared/index.js';
 import type { PowerPort } from './power.js';
-import { ReportOutbox, type OutboxEntry, type OutboxReport } from './report-outbox.js';
+import { ReportOutbox, type OutboxEntry, type OutboxItem, type OutboxReport } from './report-outbox.js';
 import { defaultRunAs, type RunAsPort } from './run-as-user.js';
 import { INSTANCE_RESTARTED_CODE, INSTANCE_RESTARTED_DESC, RunningJournal, killLeftovers } from './running-journal.js';
+import { runFileEntries, type SendFilePort } from './file-tasks.js';
 import { fetchTaskList, type FetchRequest } from './task-fetcher.js';
 import { TaskReporter } from './task-reporter.js';
-import { TaskRun } from './task-runner.js';
+import { PERIODIC_REPEATS, TaskRun, type RunSummary } from './task-runner.js';
 
 export interface TaskEngineOptions {
   /** `host[:port]` of the luban API. */
@@ -39,8 +40,22 @@ export interface TaskEngineOptions {
 
 export type FetchOptions = { reason: 'startup'; coldStart: boolean } | { reason: 'kickoff'; taskId?: string };
 
-/** Repeats that run right away; the others are put on timers (a later issue). */
-const IMMEDIATE = new Set(['Once', 'NextRebootOnly', 'EveryReboot']);
+/**
+ * Where `run` and `stop` entries of periodic tasks (Period/Rate/At) go: the scheduler
+ * (agent/scheduler), which puts them on timers and runs them through submitPeriodicRun().
+ */
+export interface PeriodicPort {
+  schedule(entry: RunTaskEntry, instanceId: string): void;
+  stopTask(entry: RunTaskEntry): void;
+}
+
+/** One run of a periodic task in the pool. */
+export interface PeriodicRunHandle {
+  /** Settles with what the run reported (undefined when it reported nothing) once it is over. */
+  readonly done: Promise<RunSummary | undefined>;
+  /** §5.7: `stopped … result=killed` with what the run has so far, then the process is killed. */
+  stop(invokeVersion: number): void;
+}
 
 export const DEFAULT_MAX_RUNNING = 10;
 export const DEFAULT_MAX_QUEUED = 50;
@@ -69,6 +84,11 @@ export class TaskEngine implements Service {
   readonly #work = new Set<Promise<void>>();
   /** Fetches run one at a time. */
   #fetchChain: Promise<void> = Promise.resolve();
+  /** Runs of periodic tasks, running or queued. */
+  readonly #periodicRuns = new Set<TaskRun>();
+  #periodic: PeriodicPort | undefined;
+  /** Where `file` entries go (agent/files). */
+  #files: SendFilePort | undefined;
 
   constructor(o: TaskEngineOptions) {
     this.#o = o;
@@ -85,6 +105,16 @@ export class TaskEngine implements Service {
       onAccepted: (e) => this.#accepted(e),
       ...(o.reportRetry ? { retry: o.reportRetry } : {}),
     });
+  }
+
+  /** Sends periodic `run`/`stop` entries to the scheduler (set once, before the first fetch). */
+  usePeriodic(port: PeriodicPort): void {
+    this.#periodic = port;
+  }
+
+  /** Sends `file` entries to the file sender (set once, before the first fetch). */
+  useFiles(port: SendFilePort): void {
+    this.#files = port;
   }
 
   /** Tasks whose process is being prepared or runs. */
@@ -142,7 +172,7 @@ export class TaskEngine implements Service {
   async stop(deadline: AbortSignal): Promise<void> {
     this.#stopping.abort();
     this.#queue.length = 0;
-    for (const run of this.#tasks.values()) {
+    for (const run of [...this.#tasks.values(), ...this.#periodicRuns]) {
       run.cancel();
     }
     this.#outbox.stop();
@@ -181,7 +211,7 @@ export class TaskEngine implements Service {
     try {
       const list = await this.#serialised(req);
       // A kick can race the server's commit of the invocation: look once more a little later.
-      if (o.reason === 'kickoff' && list !== undefined && list.run.length + list.stop.length === 0) {
+      if (o.reason === 'kickoff' && list !== undefined && list.run.length + list.stop.length + list.file.length === 0) {
         this.#log.debug('task list empty after kick', { taskId: req.taskId });
         if (await sleep(this.#o.emptyKickRefetchMs ?? 3_000, this.#stopping.signal)) {
           await this.#serialised(req);
@@ -209,6 +239,13 @@ export class TaskEngine implements Service {
       );
       if (list !== undefined && !this.#stopping.signal.aborted) {
         this.#outbox.wake();
+        // Files first and in order, inside the fetch chain: a refetch cannot hand one out twice.
+        await runFileEntries(list.file, {
+          files: this.#files,
+          log: this.#log,
+          reported: (id) => this.#outbox.has(id),
+          final: (r) => this.#final(r),
+        });
         this.#dispatch(list);
       }
       return list;
@@ -221,8 +258,8 @@ export class TaskEngine implements Service {
   }
 
   #dispatch(list: TaskListResponse): void {
-    const unsupported = { file: list.file.length, session: list.session.length, test: list.test.length };
-    if (unsupported.file + unsupported.session + unsupported.test > 0) {
+    const unsupported = { session: list.session.length, test: list.test.length };
+    if (unsupported.session + unsupported.test > 0) {
       this.#log.warn('task list entries not supported yet', unsupported);
     }
     this.#log.info('task list fetched', { run: list.run.length, stop: list.stop.length });
@@ -237,8 +274,12 @@ export class TaskEngine implements Service {
   #runEntry(entry: RunTaskEntry, instanceId: string): void {
     const taskId = entry.task.taskID;
     const log = this.#log.child({ taskId });
-    if (!IMMEDIATE.has(entry.repeat)) {
-      log.warn('periodic tasks are not supported yet', { repeat: entry.repeat });
+    if (PERIODIC_REPEATS.has(entry.repeat)) {
+      if (this.#periodic === undefined) {
+        log.warn('periodic task not scheduled: no scheduler', { repeat: entry.repeat });
+      } else {
+        this.#periodic.schedule(entry, instanceId);
+      }
       return;
     }
     if (this.#tasks.has(taskId)) {
@@ -268,7 +309,19 @@ export class TaskEngine implements Service {
       );
       return;
     }
-    const run = new TaskRun(
+    const run = this.#newRun(entry, instanceId, log);
+    this.#tasks.set(taskId, run);
+    this.#queue.push(run);
+    log.info('task accepted', {
+      invokeVersion: entry.task.invokeVersion,
+      repeat: entry.repeat,
+      waiting: this.#active >= this.#maxRunning,
+    });
+    this.#pump();
+  }
+
+  #newRun(entry: RunTaskEntry, instanceId: string, log: Logger, wallClock?: () => WallClock | undefined): TaskRun {
+    return new TaskRun(
       {
         reporter: this.#reporter,
         final: (r, body, after) => this.#final(r, body, after),
@@ -279,17 +332,50 @@ export class TaskEngine implements Service {
         ...(this.#o.killGraceMs !== undefined ? { killGraceMs: this.#o.killGraceMs } : {}),
         log,
         instanceId,
+        ...(wallClock !== undefined ? { wallClock } : {}),
       },
       entry,
     );
-    this.#tasks.set(taskId, run);
+  }
+
+  /**
+   * Queues one run of a periodic task in the pool (the scheduler's tick). Returns undefined when
+   * the agent is stopping or the queue is full (the tick is skipped and logged). Its final report
+   * goes through the outbox like every other.
+   */
+  submitPeriodicRun(
+    entry: RunTaskEntry,
+    instanceId: string,
+    wallClock: () => WallClock | undefined,
+  ): PeriodicRunHandle | undefined {
+    const taskId = entry.task.taskID;
+    const log = this.#log.child({ taskId });
+    if (this.#stopping.signal.aborted) {
+      return undefined;
+    }
+    if (this.#active >= this.#maxRunning && this.#queue.length >= this.#maxQueued) {
+      log.warn('periodic run skipped, queue full', { running: this.#active, queued: this.#queue.length });
+      return undefined;
+    }
+    const run = this.#newRun(entry, instanceId, log, wallClock);
+    this.#periodicRuns.add(run);
     this.#queue.push(run);
-    log.info('task accepted', {
-      invokeVersion: entry.task.invokeVersion,
-      repeat: entry.repeat,
-      waiting: this.#active >= this.#maxRunning,
+    const done = run.settled().then(() => {
+      this.#periodicRuns.delete(run);
+      return run.summary;
     });
     this.#pump();
+    return {
+      done,
+      stop: (invokeVersion) => this.#stopRun(run, { ...entry, task: { ...entry.task, invokeVersion } }),
+    };
+  }
+
+  /** Queues a report of the scheduler (invalid, stopped) in the outbox. Never rejects. */
+  queueReport(r: OutboxReport, body?: Buffer): Promise<void> {
+    const p = this.#final(r, body);
+    this.#track(p);
+    return p;
   }
 
   /** Starts queued runs while there is a free slot. */
@@ -313,17 +399,31 @@ export class TaskEngine implements Service {
   #stopEntry(entry: RunTaskEntry): void {
     const taskId = entry.task.taskID;
     const log = this.#log.child({ taskId });
+    if (PERIODIC_REPEATS.has(entry.repeat) && this.#periodic !== undefined) {
+      this.#periodic.stopTask(entry);
+      return;
+    }
     const run = this.#tasks.get(taskId);
-    const base = { kind: 'stopped', taskId, invokeVersion: entry.task.invokeVersion, result: 'killed' } as const;
     if (run === undefined) {
       log.info('task to stop not running');
+      const base = { kind: 'stopped', taskId, invokeVersion: entry.task.invokeVersion, result: 'killed' } as const;
       this.#track(this.#final({ ...base, start: 0, end: 0, exitCode: 0, dropped: 0 }));
       return;
     }
+    this.#stopRun(run, entry);
+  }
+
+  /** Cancels a running or queued run and reports it `stopped … result=killed` (§5.7). */
+  #stopRun(run: TaskRun, entry: RunTaskEntry): void {
+    const taskId = entry.task.taskID;
+    const log = this.#log.child({ taskId });
+    const base = { kind: 'stopped', taskId, invokeVersion: entry.task.invokeVersion, result: 'killed' } as const;
     const queued = this.#queue.indexOf(run);
     if (queued >= 0) {
       this.#queue.splice(queued, 1);
-      this.#tasks.delete(taskId);
+      if (this.#tasks.get(taskId) === run) {
+        this.#tasks.delete(taskId);
+      }
     }
     const snap = run.cancel();
     const end = snap.start === 0 ? 0 : Date.now();
@@ -337,7 +437,7 @@ export class TaskEngine implements Service {
   }
 
   /** Queues a final-type report in the outbox. Never rejects. */
-  async #final(r: OutboxReport, body?: Buffer, after?: OutboxEntry['after']): Promise<void> {
+  async #final(r: OutboxItem, body?: Buffer, after?: OutboxEntry['after']): Promise<void> {
     try {
       await this.#outbox.put(r, body, after);
     } catch (e) {

@@ -1,6 +1,13 @@
 // Posts task lifecycle reports (spec/luban-protocol.md §5.5–5.7): metadata in the query, output as
 // the raw body. One attempt per call: final reports are retried by the outbox (report-outbox.ts).
-import { LubanPath, buildReportQuery, type Report } from '../../protocol/index.js';
+import {
+  LubanPath,
+  buildReportQuery,
+  buildSendFileReportQuery,
+  isSendFileReport,
+  type Report,
+  type SendFileReport,
+} from '../../protocol/index.js';
 import { ensureError, type HttpClient, type Logger } from '../shared/index.js';
 
 export interface TaskReporterOptions {
@@ -17,12 +24,13 @@ export class TaskReporter {
     this.#o = o;
   }
 
-  url(r: Report): string {
-    return `https://${this.#o.host}${LubanPath.taskReport(r.kind)}?${buildReportQuery(r)}`;
+  url(r: Report | SendFileReport): string {
+    const query = isSendFileReport(r) ? buildSendFileReportQuery(r) : buildReportQuery(r);
+    return `https://${this.#o.host}${LubanPath.taskReport(r.kind)}?${query}`;
   }
 
   /** One POST; true when delivered (a status of 400 or less counts, as in stock). Never throws. */
-  async post(r: Report, body: Buffer): Promise<boolean> {
+  async post(r: Report | SendFileReport, body: Buffer): Promise<boolean> {
     const log = this.#o.log;
     if (this.#o.signal.aborted) {
       return false;

@@ -3,7 +3,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isCommandType, type CommandType, type RunTaskEntry } from '../../protocol/index.js';
+import { isCommandType, type CommandType, type RunTaskEntry, type WallClock } from '../../protocol/index.js';
 import { runProcess, scriptCommand, scriptPrelude, type ExecOutcome, type Launch } from '../executor/index.js';
 import { ensureError, type AgentPaths, type Logger } from '../shared/index.js';
 import { ensurePrivateDir } from './durable-files.js';
@@ -39,7 +39,22 @@ export interface TaskRunContext {
   log: Logger;
   /** Top-level `instanceId` of the fetch response (builtin parameter InstanceId). */
   instanceId: string;
+  /**
+   * Set for one run of a periodic task (Period/Rate/At): no running reports, the script file is
+   * re-used, and the start and final reports carry what this returns (§5.4, §5.6).
+   */
+  wallClock?: () => WallClock | undefined;
 }
+
+/** What a finished run reported: the `stopped` report of an idle periodic task repeats it (§5.7). */
+export interface RunSummary {
+  start: number;
+  end: number;
+  exitCode: number;
+}
+
+/** Repeats whose runs come from a timer. */
+export const PERIODIC_REPEATS: ReadonlySet<string> = new Set(['Period', 'Rate', 'At']);
 
 /** What a `stopped` report carries about a run that is being cancelled (§5.7). */
 export interface StopSnapshot {
@@ -85,6 +100,9 @@ export class TaskRun {
   #startedAt: number | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #done: Promise<void> | undefined;
+  #summary: RunSummary | undefined;
+  readonly #settled: Promise<void>;
+  #settle: () => void = () => {};
 
   constructor(ctx: TaskRunContext, entry: RunTaskEntry) {
     this.#ctx = ctx;
@@ -92,14 +110,36 @@ export class TaskRun {
     this.taskId = entry.task.taskID;
     this.invokeVersion = entry.task.invokeVersion;
     this.#acct = new OutputAccounting({ logQuota: entry.output.logQuota, skipEmpty: entry.output.skipEmpty });
+    this.#settled = new Promise((resolve) => (this.#settle = resolve));
   }
 
   /** Starts the run once; the promise settles when it is over (reports sent or given up). Never rejects. */
   start(): Promise<void> {
-    this.#done ??= this.#run().catch((e: unknown) => {
-      this.#ctx.log.error('task run crashed', { err: ensureError(e) });
-    });
+    this.#done ??= this.#run()
+      .catch((e: unknown) => {
+        this.#ctx.log.error('task run crashed', { err: ensureError(e) });
+      })
+      .finally(() => this.#settle());
     return this.#done;
+  }
+
+  /** Settles when the run is over, or at once when it was cancelled before it started. Never rejects. */
+  settled(): Promise<void> {
+    return this.#settled;
+  }
+
+  /** start/end/exitCode of the report this run sent; undefined before it ends or when it sent none. */
+  get summary(): RunSummary | undefined {
+    return this.#summary;
+  }
+
+  get #periodic(): boolean {
+    return this.#ctx.wallClock !== undefined;
+  }
+
+  #extras(): { wallClock?: WallClock } {
+    const w = this.#ctx.wallClock?.();
+    return w === undefined ? {} : { wallClock: w };
   }
 
   /**
@@ -114,6 +154,9 @@ export class TaskRun {
       clearInterval(this.#ticker);
       this.#abort.abort();
       this.#ctx.log.info('task cancelled');
+      if (this.#done === undefined) {
+        this.#settle();
+      }
     }
     return snapshot;
   }
@@ -193,6 +236,10 @@ export class TaskRun {
     if (this.#silenced) {
       return;
     }
+    if (r.kind === 'finish' || r.kind === 'timeout' || r.kind === 'error') {
+      this.#summary = { start: r.start, end: r.end, exitCode: r.exitCode };
+      r = { ...r, ...this.#extras() };
+    }
     await this.#ctx.final(r, body, after);
   }
 
@@ -200,7 +247,10 @@ export class TaskRun {
     if (this.#silenced || this.#startedAt === undefined) {
       return;
     }
-    const p = this.#ctx.reporter.running({ ...this.#base(), kind: 'running', start: this.#startedAt }, body);
+    const p = this.#ctx.reporter.running(
+      { ...this.#base(), kind: 'running', start: this.#startedAt, ...this.#extras() },
+      body,
+    );
     this.#inFlight.add(p);
     void p.finally(() => this.#inFlight.delete(p));
   }
@@ -222,6 +272,9 @@ export class TaskRun {
     this.#acct.started(Date.now());
     if (this.#entry.output.sendStart) {
       this.#sendRunning(Buffer.alloc(0));
+    }
+    if (this.#periodic) {
+      return; // periodic runs send no running reports: all output goes into the final one (§5.4)
     }
     this.#ticker = setInterval(() => {
       const body = this.#acct.tick(Date.now());
@@ -362,8 +415,8 @@ export class TaskRun {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EEXIST') {
-        // EveryReboot re-uses its file without rewriting it; one-shot tasks are refused.
-        if (this.#entry.repeat === 'EveryReboot') {
+        // EveryReboot and periodic tasks re-use their file without rewriting it; one-shot tasks are refused.
+        if (this.#entry.repeat === 'EveryReboot' || PERIODIC_REPEATS.has(this.#entry.repeat)) {
           return path;
         }
         throw new PrepareError('-9', `ScriptFileExisted: ${path}`);
