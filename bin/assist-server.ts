@@ -1,11 +1,18 @@
 // assist-server: the self-hosted control plane.
 //   assist-server [start] [--data-dir D] [--host H] [--port P]   run the server until SIGINT/SIGTERM
 //   assist-server keys create [--data-dir D] [--description T]    print a new AccessKey pair
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import yargs from 'yargs';
 import { buildServer } from '../control-plane/index.js';
 
 const DEFAULT_DATA_DIR = process.env['ASSIST_DATA_DIR'] ?? '/var/lib/assist-server';
+/** The packages scripts/build-packages writes: dist/packages of the repo (from bin/) or beside the bundle (dist/). */
+const DEFAULT_PACKAGES_DIR = [
+  join(import.meta.dirname, '..', 'dist', 'packages'),
+  join(import.meta.dirname, 'packages'),
+].find((d) => existsSync(join(d, 'SHA256SUMS')));
 
 async function start(a: {
   dataDir: string;
@@ -18,6 +25,9 @@ async function start(a: {
   maxInstancesPerCall: number;
   deliveryTimeout: number;
   accountId: string;
+  packagesDir: string | undefined;
+  publicHost: string | undefined;
+  updatesDir: string | undefined;
 }) {
   const cp = await buildServer({
     dataDir: a.dataDir,
@@ -29,6 +39,9 @@ async function start(a: {
     deliveryTimeoutMs: a.deliveryTimeout * 1000,
     accountId: a.accountId,
     ...(a.hostname.length > 0 ? { hostnames: ['localhost', ...a.hostname] } : {}),
+    ...(a.packagesDir ? { packagesDir: a.packagesDir } : {}),
+    ...(a.publicHost ? { publicHost: a.publicHost } : {}),
+    ...(a.updatesDir ? { updatesDir: a.updatesDir } : {}),
   });
   const { url } = await cp.start();
   console.log(JSON.stringify({ event: 'ready', url, caCert: cp.tls.caCertPath, dataDir: a.dataDir }));
@@ -86,6 +99,18 @@ void yargs(hideBin(process.argv))
           describe: 'seconds before an undelivered execution fails with DeliveryTimeout',
         })
         .option('account-id', { type: 'string', default: 'local', describe: 'the value of {{ACS::AccountId}}' })
+        .option('packages-dir', {
+          type: 'string',
+          describe: 'agent packages to serve under /assist/packages/ (default: dist/packages when built)',
+        })
+        .option('public-host', {
+          type: 'string',
+          describe: 'host[:port] agents reach this server at, for install scripts (default: the listening address)',
+        })
+        .option('updates-dir', {
+          type: 'string',
+          describe: 'agent self-update packages, <dir>/<os>/<arch>/<version>_update.zip (docs/operations.md)',
+        })
         .check((a) => {
           for (const k of ['max-saved-commands', 'max-instances-per-call', 'delivery-timeout'] as const) {
             if (!Number.isInteger(a[k]) || a[k] < 1) {
@@ -106,6 +131,9 @@ void yargs(hideBin(process.argv))
         maxInstancesPerCall: a.maxInstancesPerCall,
         deliveryTimeout: a.deliveryTimeout,
         accountId: a.accountId,
+        packagesDir: a.packagesDir ?? DEFAULT_PACKAGES_DIR,
+        publicHost: a.publicHost,
+        updatesDir: a.updatesDir,
       }),
   )
   .command(

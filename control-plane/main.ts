@@ -3,8 +3,9 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { HybridAuthenticator, lubanRoutes, NotifyGateway } from './agent-api/index.js';
+import { HybridAuthenticator, lubanRoutes, NotifyGateway, UpdateCatalog, updateFileRoutes } from './agent-api/index.js';
 import { consoleRoutes } from './console/index.js';
+import { packageRoutes, renderInstallScripts, type Activation } from './install/index.js';
 import { openApiRoutes } from './openapi/index.js';
 import {
   AccessKeyService,
@@ -13,6 +14,7 @@ import {
   DEFAULT_INVOCATION_OPTIONS,
   DEFAULT_LIMITS,
   DeliverySweeper,
+  FileSendService,
   InstanceService,
   InvocationService,
   type InvocationLimits,
@@ -20,6 +22,9 @@ import {
 import { createServerLogger, SecretBox, type Log } from './shared/index.js';
 import { openSqliteStore, type Db } from './store/index.js';
 import { ensureTls, type TlsMaterial } from './tls/index.js';
+
+/** Request line plus headers: room for the largest documented parameters, three times over for escaping. */
+const MAX_REQUEST_HEAD_BYTES = 256 * 1024;
 
 export interface ServerOptions {
   dataDir: string;
@@ -40,6 +45,18 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** The console's static files; next to this module by default (the build copies them to dist/). */
   consoleAssetsDir?: string;
+  /**
+   * Agent packages (scripts/build-packages.ts output) served under /assist/packages/; with it,
+   * CreateActivation also returns install scripts that download from here.
+   */
+  packagesDir?: string;
+  /** `host[:port]` agents use to reach this server, written into install scripts (default: the bound address). */
+  publicHost?: string;
+  /**
+   * Agent self-update packages, `<updatesDir>/<os>/<arch>/<version>_update.zip`: update_check offers
+   * the newest one newer than the agent, served under /assist/updates/ (docs/operations.md).
+   */
+  updatesDir?: string;
 }
 
 export interface ControlPlane {
@@ -50,6 +67,7 @@ export interface ControlPlane {
   instances: InstanceService;
   invocations: InvocationService;
   commands: CommandService;
+  files: FileSendService;
   gateway: NotifyGateway;
   tls: TlsMaterial;
   log: Log;
@@ -84,24 +102,60 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
   });
   const commands = new CommandService(db, regionId, limits);
-  const sweeper = new DeliverySweeper(invocations, log);
+  const files = new FileSendService(db, gateway, regionId, {
+    maxInstancesPerCall: limits.maxInstancesPerCall,
+    deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
+  });
+  const sweeper = new DeliverySweeper(invocations, log, { files });
   // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
   gateway.onConnected = (id) => gateway.kick(id, 'kick_vm');
 
-  const app = Fastify({ https: { cert: tls.cert, key: tls.key }, logger: false, trustProxy: false });
+  // The official SDK sends every parameter in the query string: a 32 KB SendFile or a 16 KB script,
+  // percent-encoded, is far past Node's 16 KiB default for the request head.
+  const app = Fastify({
+    https: { cert: tls.cert, key: tls.key, maxHeaderSize: MAX_REQUEST_HEAD_BYTES },
+    logger: false,
+    trustProxy: false,
+  });
   await app.register(consoleRoutes(o.consoleAssetsDir ?? join(import.meta.dirname, 'console', 'assets')));
-  await app.register(openApiRoutes({ keys, activations, instances, invocations, commands, log, hostId: hostname() }));
+  // Known once the server listens (port 0 picks one), unless given.
+  let publicHost = o.publicHost;
+  const installScripts = o.packagesDir
+    ? (a: Activation) => renderInstallScripts({ serverHost: publicHost ?? 'localhost', regionId, caPem: tls.caCert }, a)
+    : undefined;
+  if (o.packagesDir) {
+    await app.register(packageRoutes(o.packagesDir));
+  }
+  await app.register(
+    openApiRoutes({
+      keys,
+      activations,
+      instances,
+      invocations,
+      commands,
+      files,
+      log,
+      hostId: hostname(),
+      ...(installScripts ? { installScripts } : {}),
+    }),
+  );
+  const updates = o.updatesDir ? new UpdateCatalog(o.updatesDir) : undefined;
   await app.register(
     lubanRoutes({
       auth,
       activations,
       instances,
       invocations,
+      files,
       gateway,
       log,
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? 60_000,
+      ...(updates ? { updates } : {}),
     }),
   );
+  if (updates) {
+    await app.register(updateFileRoutes(updates));
+  }
   app.server.on('upgrade', (req, socket, head: Buffer) => {
     if (!gateway.handleUpgrade(req, socket, head)) {
       socket.destroy();
@@ -116,6 +170,7 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     instances,
     invocations,
     commands,
+    files,
     gateway,
     tls,
     log,
@@ -126,6 +181,8 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
         throw new Error('server has no TCP address');
       }
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      // A wildcard address is no place to connect to: the machine's name is (a certificate SAN).
+      publicHost ??= `${['0.0.0.0', '::'].includes(addr.address) ? hostname() : host}:${addr.port}`;
       sweeper.start();
       log.info('control plane listening', { host, port: addr.port });
       return { host, port: addr.port, url: `https://${host}:${addr.port}` };

@@ -5,6 +5,7 @@ import {
   LubanPath,
   parseRegisterRequest,
   parseReportQuery,
+  parseSendFileReportQuery,
   parseTaskListQuery,
   REPORT_KINDS,
   type ReportKind,
@@ -13,22 +14,31 @@ import type { Log } from '../shared/index.js';
 import {
   RegistrationRefused,
   type ActivationService,
+  type FileSendService,
   type InstanceService,
   type InvocationService,
 } from '../services/index.js';
 import type { HybridAuthenticator } from './hybrid-auth.js';
 import type { NotifyGateway } from './notify-gateway.js';
+import type { UpdateCatalog } from './update-catalog.js';
+import { answerUpdateCheck } from './update-routes.js';
 
 export interface LubanDeps {
   auth: HybridAuthenticator;
   activations: ActivationService;
   instances: InstanceService;
   invocations: InvocationService;
+  files: FileSendService;
   gateway: NotifyGateway;
   log: Log;
   heartbeatIntervalMs: number;
+  /** Agent update packages; without it update_check always answers need_update 0. */
+  updates?: UpdateCatalog;
 }
 
+/** The version in an agent's `User-Agent: <os>_<arch>/<version>` (§1.1); it changes with self-updates. */
+const agentVersionOf = (ua: string | undefined): string | undefined =>
+  /^[a-z0-9]+_[a-z0-9]+\/(\d+(?:\.\d+){3})$/.exec(ua ?? '')?.[1];
 const queryOf = (req: FastifyRequest) => new URLSearchParams(req.url.split('?')[1] ?? '');
 const bodyOf = (req: FastifyRequest) => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
 
@@ -99,7 +109,7 @@ export function lubanRoutes(deps: LubanDeps) {
       if (!instanceId) {
         return reply;
       }
-      await deps.instances.heartbeat(instanceId, Date.now());
+      await deps.instances.heartbeat(instanceId, Date.now(), agentVersionOf(req.headers['user-agent']));
       return { code: 200, instanceId, nextInterval: deps.heartbeatIntervalMs, newTasks: false };
     });
 
@@ -112,8 +122,10 @@ export function lubanRoutes(deps: LubanDeps) {
       if (!q.ok) {
         return reply.code(400).send({ code: 400, errMsg: q.errors.join('; ') });
       }
-      const { run, stop } = await deps.invocations.tasksFor(instanceId, q.value, Date.now());
-      return { code: 200, instanceId, run, stop, test: [], file: [], session: [] };
+      const now = Date.now();
+      const { run, stop } = await deps.invocations.tasksFor(instanceId, q.value, now);
+      const file = await deps.files.tasksFor(instanceId, q.value.taskId, now);
+      return { code: 200, instanceId, run, stop, test: [], file, session: [] };
     });
 
     for (const kind of REPORT_KINDS) {
@@ -131,7 +143,18 @@ export function lubanRoutes(deps: LubanDeps) {
       gshellSupport: 'false',
       throttlingConfig: { maxKickVmCount: 10, maxKickVmPeriod: 10, wssCoolDownCount: 1, wssCoolDownTime: 60 },
     }));
-    app.post(LubanPath.updateCheck, async () => ({ code: 200, need_update: 0 }));
+    app.post(LubanPath.updateCheck, async (req, reply) => {
+      const instanceId = await authed(req, reply);
+      if (!instanceId) {
+        return reply;
+      }
+      const r = await answerUpdateCheck(deps.updates, bodyOf(req), {
+        instanceId,
+        host: req.headers.host,
+        log: deps.log,
+      });
+      return reply.code(r.status).send(r.body);
+    });
     app.post(LubanPath.metrics, async () => ({ code: 200 }));
     app.post(LubanPath.clientReport, async () => ({ code: 200 }));
   };
@@ -149,8 +172,15 @@ async function handleReport(
   }
   const q = queryOf(req);
   if (q.get('taskType') === 'sendfile') {
+    const r = parseSendFileReportQuery(kind, q);
+    if ('error' in r) {
+      return reply.code(400).send({ code: 400, errMsg: r.error });
+    }
+    if ((await deps.files.applyReport(instanceId, r, Date.now())) === 'ignored') {
+      deps.log.debug('file report ignored', { instanceId, taskId: r.taskId, kind });
+    }
     return { code: 200 };
-  } // SendFile arrives with its own issue
+  }
   const report = parseReportQuery(kind, q);
   if ('error' in report) {
     return reply.code(400).send({ code: 400, errMsg: report.error });

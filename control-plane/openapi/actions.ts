@@ -3,9 +3,11 @@ import {
   validateTagFilters,
   type ActivationService,
   type CommandService,
+  type FileSendService,
   type InstanceService,
   type InvocationService,
 } from '../services/index.js';
+import type { Activation, InstallScripts } from '../install/index.js';
 import type { Params } from './params.js';
 
 export interface ActionDeps {
@@ -13,6 +15,9 @@ export interface ActionDeps {
   instances: InstanceService;
   invocations: InvocationService;
   commands: CommandService;
+  files: FileSendService;
+  /** Renders CreateActivation's install scripts; absent when this server serves no packages. */
+  installScripts?: (a: Activation) => InstallScripts;
 }
 
 export type Action = (p: Params, deps: ActionDeps) => Promise<Record<string, unknown>>;
@@ -41,7 +46,20 @@ export const ACTIONS: Record<string, Action> = {
       instanceCount: p.int('InstanceCount') ?? 10,
       timeToLiveInHours: p.int('TimeToLiveInHours') ?? 4,
     });
-    return { ActivationId: r.activationId, ActivationCode: r.activationCode };
+    return {
+      ActivationId: r.activationId,
+      ActivationCode: r.activationCode,
+      // An extension the SDK models ignore; rendered for this response only, never stored.
+      ...(d.installScripts ? { InstallScripts: d.installScripts(r) } : {}),
+    };
+  },
+
+  async DisableActivation(p, d) {
+    return d.activations.disable(p.required('ActivationId'));
+  },
+
+  async DeleteActivation(p, d) {
+    return d.activations.delete(p.required('ActivationId'));
   },
 
   async DescribeActivations(p, d) {
@@ -74,6 +92,7 @@ export const ACTIONS: Record<string, Action> = {
         windowsPasswordName: p.str('WindowsPasswordName'),
         keepCommand: p.bool('KeepCommand'),
         repeatMode: repeatModeOf(p),
+        frequency: p.optStr('Frequency'),
         clientToken: p.optStr('ClientToken'),
         tags: p.tags(),
       },
@@ -150,6 +169,7 @@ export const ACTIONS: Record<string, Action> = {
       instanceIds: p.list('InstanceId'),
       parameters: p.jsonObject('Parameters'),
       repeatMode: repeatModeOf(p),
+      frequency: p.optStr('Frequency'),
       clientToken: p.optStr('ClientToken'),
       tags: p.tags(),
     };
@@ -233,7 +253,8 @@ export const ACTIONS: Record<string, Action> = {
       ['commandId', 'CommandId'],
       ['invokeRecordStatus', 'InvokeRecordStatus'],
     ]);
-    p.optBool('IncludeHistory'); // periodic history: every run is one record today; checked, nothing to add
+    // Every run of a Period or EveryReboot invocation, one row each (else one row per instance).
+    f.includeHistory = p.optBool('IncludeHistory') === true;
     return d.invocations.describeResults(f);
   },
 
@@ -268,5 +289,48 @@ export const ACTIONS: Record<string, Action> = {
       f.connected = connected === 'true';
     }
     return d.instances.describeManaged(f);
+  },
+
+  async DeregisterManagedInstance(p, d) {
+    return d.instances.deregisterManaged(p.required('InstanceId'), Date.now());
+  },
+
+  async ModifyManagedInstance(p, d) {
+    return d.instances.modifyManaged(p.required('InstanceId'), p.required('InstanceName'));
+  },
+
+  async SendFile(p, d) {
+    return d.files.send(
+      {
+        name: p.str('Name'),
+        content: p.str('Content'),
+        contentType: p.str('ContentType', 'PlainText'),
+        targetDir: p.optStr('TargetDir'),
+        fileOwner: p.str('FileOwner'),
+        fileGroup: p.str('FileGroup'),
+        fileMode: p.str('FileMode'),
+        overwrite: p.bool('Overwrite'),
+        timeout: p.int('Timeout'),
+        description: p.str('Description'),
+        instanceIds: p.list('InstanceId'),
+        clientToken: p.optStr('ClientToken'),
+        tags: p.tags(),
+      },
+      Date.now(),
+    );
+  },
+
+  async DescribeSendFileResults(p, d) {
+    const f: Parameters<FileSendService['describe']>[0] = {
+      tags: validateTagFilters(p.tags()),
+      paging: p.paging(),
+    };
+    pick(f, p, [
+      ['invokeId', 'InvokeId'],
+      ['instanceId', 'InstanceId'],
+      ['name', 'Name'],
+      ['invocationStatus', 'InvocationStatus'],
+    ]);
+    return d.files.describe(f);
   },
 };

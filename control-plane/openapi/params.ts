@@ -1,5 +1,5 @@
 // Reading RPC-style parameters: flat lists (`InstanceId.1`, `InstanceId.2`), JSON maps, booleans.
-import { ApiError, invalid } from '../shared/index.js';
+import { ApiError, invalid, missing } from '../shared/index.js';
 
 export class Params {
   readonly #p: Record<string, string>;
@@ -16,6 +16,14 @@ export class Params {
   optBool(name: string): boolean | undefined {
     const v = this.#p[name];
     return v === undefined || v === '' ? undefined : this.bool(name);
+  }
+  /** A parameter that must be given and not empty (MissingParameter otherwise). */
+  required(name: string): string {
+    const v = this.optStr(name);
+    if (v === undefined) {
+      throw missing(name);
+    }
+    return v;
   }
   optStr(name: string): string | undefined {
     const v = this.#p[name];

@@ -1,7 +1,7 @@
 // Activation codes for managed (hybrid) instances, and registration against them.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RegisterRequest } from '../../protocol/index.js';
-import type { Db } from '../store/index.js';
+import type { ActivationTable, Db } from '../store/index.js';
 import { ApiError, invalid, isoTime, newActivationCode, newActivationId, newId } from '../shared/index.js';
 import { ipInRange, parseCidrList } from './cidr.js';
 
@@ -28,6 +28,25 @@ export class RegistrationRefused extends Error {
     super(message);
     this.reason = reason;
   }
+}
+
+const notFound = (id: string) =>
+  new ApiError('InvalidActivationId.NotFound', `The specified activation does not exist: ${id}`);
+
+/** An activation as the API shows it; expired codes count as disabled. */
+function activationView(r: ActivationTable) {
+  return {
+    ActivationId: r.activation_id,
+    CreationTime: isoTime(r.created_at),
+    DeregisteredCount: r.deregistered_count,
+    Description: r.description,
+    Disabled: r.disabled === 1 || Date.now() > r.created_at + r.ttl_hours * 3_600_000,
+    InstanceCount: r.instance_count,
+    InstanceName: r.instance_name,
+    IpAddressRange: r.ip_address_range,
+    RegisteredCount: r.registered_count,
+    TimeToLiveInHours: r.ttl_hours,
+  };
 }
 
 export class ActivationService {
@@ -80,6 +99,59 @@ export class ActivationService {
     return { activationId, activationCode };
   }
 
+  /** DisableActivation: the code can register no more instances; those registered stay. */
+  async disable(activationId: string) {
+    const res = await this.#db
+      .updateTable('activations')
+      .set({ disabled: 1 })
+      .where('activation_id', '=', activationId)
+      .executeTakeFirst();
+    if (res.numUpdatedRows === 0n) {
+      throw notFound(activationId);
+    }
+    return { Activation: activationView(await this.#row(activationId)) };
+  }
+
+  /**
+   * DeleteActivation: only an activation with no registered instance left may go (as in the
+   * product), so no live instance ever points at a missing activation.
+   */
+  async delete(activationId: string) {
+    return this.#db.transaction().execute(async (tx) => {
+      const a = await tx
+        .selectFrom('activations')
+        .selectAll()
+        .where('activation_id', '=', activationId)
+        .executeTakeFirst();
+      if (!a) {
+        throw notFound(activationId);
+      }
+      const live = await tx
+        .selectFrom('instances')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('activation_id', '=', activationId)
+        .where('deregistered_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (Number(live.n) > 0) {
+        throw new ApiError(
+          'Operation.Forbidden',
+          `Activation ${activationId} still has ${live.n} registered instance(s); deregister them first.`,
+        );
+      }
+      await tx.deleteFrom('activations').where('activation_id', '=', activationId).execute();
+      const { Disabled: _disabled, ...view } = activationView(a);
+      return { Activation: view };
+    });
+  }
+
+  async #row(activationId: string) {
+    return this.#db
+      .selectFrom('activations')
+      .selectAll()
+      .where('activation_id', '=', activationId)
+      .executeTakeFirstOrThrow();
+  }
+
   async describe(f: { activationId?: string; instanceName?: string; pageNumber: number; pageSize: number }) {
     let q = this.#db.selectFrom('activations');
     if (f.activationId) {
@@ -99,19 +171,7 @@ export class ActivationService {
       TotalCount: Number(total.n),
       PageNumber: f.pageNumber,
       PageSize: f.pageSize,
-      ActivationList: rows.map((r) => ({
-        ActivationId: r.activation_id,
-        CreationTime: isoTime(r.created_at),
-        DeregisteredCount: r.deregistered_count,
-        Description: r.description,
-        Disabled: r.disabled === 1 || Date.now() > r.created_at + r.ttl_hours * 3_600_000,
-        InstanceCount: r.instance_count,
-        InstanceName: r.instance_name,
-        IpAddressRange: r.ip_address_range,
-        RegisteredCount: r.registered_count,
-        TimeToLiveInHours: r.ttl_hours,
-        Tags: [] as { TagKey: string; TagValue: string }[],
-      })),
+      ActivationList: rows.map((r) => ({ ...activationView(r), Tags: [] as { TagKey: string; TagValue: string }[] })),
     };
   }
 

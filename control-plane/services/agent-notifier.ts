@@ -3,4 +3,6 @@ export interface AgentNotifier {
   isConnected(instanceId: string): boolean;
   /** Sends a kick; false when the agent has no live connection. */
   kick(instanceId: string, message: string): boolean;
+  /** Closes the agent's notify channel, if any (after a deregistration). */
+  disconnect(instanceId: string): void;
 }

@@ -115,7 +115,8 @@ describe('status counters', () => {
         }
       }
     }
-    assert.deepEqual(detailedStatusesOf('Finished'), ['Success', 'Failed']);
+    assert.deepEqual(detailedStatusesOf('Finished'), ['Success', 'Failed', 'Finished']);
+    assert.deepEqual(detailedStatusesOf('Scheduled'), ['Scheduled']);
     assert.deepEqual(detailedStatusesOf('Failed'), ['Timeout', 'Error', 'Invalid', 'Aborted']);
     assert.deepEqual(detailedStatusesOf('Bogus'), []);
   });

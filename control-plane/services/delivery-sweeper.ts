@@ -1,18 +1,22 @@
 // Fails executions that no agent fetched in time (DeliveryTimeout), on a timer that lives as long
 // as the server: start() with the server, stop() before the store closes.
 import type { Log } from '../shared/index.js';
+import type { FileSendService } from './file-sends.js';
 import type { InvocationService } from './invocations.js';
 
 export class DeliverySweeper {
   readonly #invocations: InvocationService;
+  readonly #files: FileSendService | undefined;
   readonly #log: Log;
   readonly #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
 
   /** Sweeps every quarter of the delivery window, between 100 ms and 5 s apart. */
-  constructor(invocations: InvocationService, log: Log, intervalMs?: number) {
+  constructor(invocations: InvocationService, log: Log, o: { files?: FileSendService; intervalMs?: number } = {}) {
+    const intervalMs = o.intervalMs;
     this.#invocations = invocations;
+    this.#files = o.files;
     this.#log = log;
     this.#intervalMs = intervalMs ?? Math.min(5_000, Math.max(100, Math.floor(invocations.deliveryTimeoutMs / 4)));
   }
@@ -39,6 +43,10 @@ export class DeliverySweeper {
       const n = await this.#invocations.sweepDeliveryTimeouts(Date.now());
       if (n > 0) {
         this.#log.warn('executions not delivered in time', { count: n });
+      }
+      const files = (await this.#files?.sweepTimeouts(Date.now())) ?? 0;
+      if (files > 0) {
+        this.#log.warn('file sends not delivered or reported in time', { count: files });
       }
     } catch (e) {
       this.#log.error('delivery sweep failed', { err: String((e as Error)?.stack ?? e) });

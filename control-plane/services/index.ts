@@ -3,6 +3,7 @@ export * from './activations.js';
 export type * from './agent-notifier.js';
 export * from './commands.js';
 export * from './delivery-sweeper.js';
+export * from './file-sends.js';
 export * from './instances.js';
 export * from './invocation-status.js';
 export * from './invocations.js';

@@ -1,12 +1,34 @@
 // Managed instances: identity for signature checks, heartbeats, deregistration and listings.
 import type { Db, InstanceTable } from '../store/index.js';
-import { isoTime } from '../shared/index.js';
+import { ApiError, invalid, isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 
 export interface InstanceIdentity {
   instanceId: string;
   machineId: string;
   publicKey: string;
+}
+
+const notFound = (id: string) =>
+  new ApiError('InvalidInstanceId.NotFound', `The specified managed instance does not exist: ${id}`);
+
+/** The fields every managed-instance response shares. */
+function managedView(r: InstanceTable, invocationCount: number) {
+  return {
+    ActivationId: r.activation_id,
+    AgentVersion: r.agent_version,
+    Hostname: r.hostname,
+    InstanceId: r.instance_id,
+    InstanceName: r.instance_name,
+    InternetIp: '',
+    IntranetIp: r.intranet_ip,
+    InvocationCount: invocationCount,
+    LastInvokedTime: isoTime(r.last_invoked_at),
+    MachineId: r.machine_id,
+    OsType: r.os_type,
+    OsVersion: r.os_version,
+    RegistrationTime: isoTime(r.registered_at),
+  };
 }
 
 export class InstanceService {
@@ -44,10 +66,11 @@ export class InstanceService {
       .executeTakeFirst();
   }
 
-  async heartbeat(instanceId: string, nowMs: number): Promise<void> {
+  /** `agentVersion` (from the agent's User-Agent) keeps AgentVersion current across self-updates. */
+  async heartbeat(instanceId: string, nowMs: number, agentVersion?: string): Promise<void> {
     await this.#db
       .updateTable('instances')
-      .set({ last_heartbeat_at: nowMs })
+      .set({ last_heartbeat_at: nowMs, ...(agentVersion ? { agent_version: agentVersion } : {}) })
       .where('instance_id', '=', instanceId)
       .execute();
   }
@@ -97,26 +120,45 @@ export class InstanceService {
       PageNumber: f.pageNumber,
       PageSize: f.pageSize,
       Instances: page.map(({ r, online }) => ({
-        ActivationId: r.activation_id,
-        AgentVersion: r.agent_version,
+        ...managedView(r, counts.get(r.instance_id) ?? 0),
         Connected: online,
-        Hostname: r.hostname,
-        InstanceId: r.instance_id,
-        InstanceName: r.instance_name,
-        InternetIp: '',
-        IntranetIp: r.intranet_ip,
-        InvocationCount: counts.get(r.instance_id) ?? 0,
-        LastInvokedTime: isoTime(r.last_invoked_at),
-        MachineId: r.machine_id,
-        OsType: r.os_type,
-        OsVersion: r.os_version,
-        RegistrationTime: isoTime(r.registered_at),
         Tags: (JSON.parse(r.tags) as { key: string; value: string }[]).map((t) => ({
           TagKey: t.key,
           TagValue: t.value,
         })),
       })),
     };
+  }
+
+  /**
+   * DeregisterManagedInstance: the instance is no longer served (its signed calls are refused) and
+   * its notify channel is closed, so the agent stops getting work at once.
+   */
+  async deregisterManaged(instanceId: string, nowMs: number) {
+    const inst = await this.get(instanceId);
+    if (!inst || !(await this.deregister(instanceId, nowMs))) {
+      throw notFound(instanceId);
+    }
+    this.#notifier.disconnect(instanceId);
+    const counts = await this.#invocationCounts([instanceId]);
+    return { Instance: managedView(inst, counts.get(instanceId) ?? 0) };
+  }
+
+  /** ModifyManagedInstance: renames the instance ({{ACS::InstanceName}} of later runs). */
+  async modifyManaged(instanceId: string, instanceName: string) {
+    if (instanceName === '' || instanceName.length > 128) {
+      throw invalid('InstanceName', 'from 1 to 128 characters');
+    }
+    const res = await this.#db
+      .updateTable('instances')
+      .set({ instance_name: instanceName })
+      .where('instance_id', '=', instanceId)
+      .where('deregistered_at', 'is', null)
+      .executeTakeFirst();
+    if (res.numUpdatedRows === 0n) {
+      throw notFound(instanceId);
+    }
+    return { Instance: { InstanceId: instanceId, InstanceName: instanceName } };
   }
 
   async describeAssistantStatus(f: { instanceIds: string[]; osType?: string; pageNumber: number; pageSize: number }) {

@@ -2,10 +2,24 @@
 
 /** Detailed per-instance status (`InvocationStatus` of a result). */
 export type ExecutionStatus =
-  'Pending' | 'Running' | 'Stopping' | 'Success' | 'Failed' | 'Timeout' | 'Error' | 'Invalid' | 'Aborted' | 'Stopped';
+  | 'Pending'
+  | 'Scheduled'
+  | 'Running'
+  | 'Stopping'
+  | 'Success'
+  | 'Failed'
+  | 'Timeout'
+  | 'Error'
+  | 'Invalid'
+  | 'Aborted'
+  | 'Stopped'
+  | 'Finished';
 
-/** Coarse per-instance status (`InvokeRecordStatus`). */
-export type RecordStatus = 'Pending' | 'Running' | 'Stopping' | 'Stopped' | 'Finished' | 'Failed';
+/**
+ * Coarse per-instance status (`InvokeRecordStatus`). `Scheduled`: a periodic or boot-time
+ * execution waiting for its first run (its schedule, or the instance's next boot).
+ */
+export type RecordStatus = 'Pending' | 'Scheduled' | 'Running' | 'Stopping' | 'Stopped' | 'Finished' | 'Failed';
 
 export const FINAL_STATUSES: readonly ExecutionStatus[] = [
   'Success',
@@ -15,12 +29,14 @@ export const FINAL_STATUSES: readonly ExecutionStatus[] = [
   'Invalid',
   'Aborted',
   'Stopped',
+  'Finished',
 ];
 export const isFinal = (s: string): boolean => (FINAL_STATUSES as readonly string[]).includes(s);
 
 export function recordStatus(s: ExecutionStatus): RecordStatus {
   switch (s) {
     case 'Pending':
+    case 'Scheduled':
     case 'Running':
     case 'Stopping':
     case 'Stopped':
@@ -28,6 +44,8 @@ export function recordStatus(s: ExecutionStatus): RecordStatus {
     case 'Success':
     case 'Failed':
       return 'Finished'; // the process ended; ExitCode says whether it worked
+    case 'Finished':
+      return 'Finished'; // a schedule that has no further occurrence
     case 'Timeout':
     case 'Error':
     case 'Invalid':
@@ -41,6 +59,7 @@ export type StatusCounts = Record<RecordStatus, number>;
 
 export const RECORD_STATUSES: readonly RecordStatus[] = [
   'Pending',
+  'Scheduled',
   'Running',
   'Stopping',
   'Stopped',
@@ -49,14 +68,18 @@ export const RECORD_STATUSES: readonly RecordStatus[] = [
 ];
 
 export function countStatuses(records: readonly RecordStatus[]): StatusCounts {
-  const c: StatusCounts = { Pending: 0, Running: 0, Stopping: 0, Stopped: 0, Finished: 0, Failed: 0 };
+  const c: StatusCounts = { Pending: 0, Scheduled: 0, Running: 0, Stopping: 0, Stopped: 0, Finished: 0, Failed: 0 };
   for (const r of records) {
     c[r] += 1;
   }
   return c;
 }
 
-/** The whole invocation's status from its record counts, by the documented priority. */
+/**
+ * The whole invocation's status from its record counts, by the documented priority. `Scheduled`
+ * (periodic and boot-time invocations before their first run) ranks below `Stopping` and above
+ * the final statuses: such an invocation is still active.
+ */
 export function invocationStatusOf(c: StatusCounts): RecordStatus | 'PartialFailed' {
   const total = RECORD_STATUSES.reduce((n, s) => n + c[s], 0);
   if (c.Pending === total) {
@@ -67,6 +90,9 @@ export function invocationStatusOf(c: StatusCounts): RecordStatus | 'PartialFail
   }
   if (c.Stopping > 0) {
     return 'Stopping';
+  }
+  if (c.Scheduled > 0) {
+    return 'Scheduled';
   }
   if (c.Finished === 0 && c.Failed === 0) {
     return 'Stopped';
@@ -90,6 +116,7 @@ export function detailedStatusesOf(r: string): ExecutionStatus[] {
   return (
     [
       'Pending',
+      'Scheduled',
       'Running',
       'Stopping',
       'Success',
@@ -99,6 +126,7 @@ export function detailedStatusesOf(r: string): ExecutionStatus[] {
       'Invalid',
       'Aborted',
       'Stopped',
+      'Finished',
     ] as const
   ).filter((s) => recordStatus(s) === r);
 }
@@ -106,7 +134,7 @@ export function detailedStatusesOf(r: string): ExecutionStatus[] {
 /** The deprecated `InstanceInvokeStatus`: Running / Finished / Failed / Stopped. */
 export function instanceInvokeStatus(s: ExecutionStatus): 'Running' | 'Finished' | 'Failed' | 'Stopped' {
   const r = recordStatus(s);
-  if (r === 'Pending' || r === 'Running' || r === 'Stopping') {
+  if (r === 'Pending' || r === 'Scheduled' || r === 'Running' || r === 'Stopping') {
     return 'Running';
   }
   return r;

@@ -12,8 +12,8 @@ import {
   type RunTaskEntry,
   type TaskListQuery,
 } from '../../protocol/index.js';
-import type { Db, InvocationInstanceTable, InvocationTable } from '../store/index.js';
-import { ApiError, isoTime, missing, newId } from '../shared/index.js';
+import type { Db, InvocationInstanceTable, InvocationRunTable, InvocationTable } from '../store/index.js';
+import { ApiError, invalid, isoTime, missing, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import {
   checkDescription,
@@ -39,6 +39,14 @@ import {
 } from './invocation-status.js';
 import { pageOf, windowOf, type Paging } from './paging.js';
 import { isPublicCommandId } from './public-commands.js';
+import {
+  checkFrequency,
+  isBootTime,
+  isPeriodic,
+  resolveSchedule,
+  runsSeparately,
+  type ScheduleSettings,
+} from './schedules.js';
 import { hasTags, saveTags, tagsOf, tagView, validateTags, type RawTag, type Tag, type TagFilter } from './tags.js';
 
 export { substituteParameters } from './command-content.js';
@@ -84,6 +92,8 @@ export interface RunCommandInput {
   windowsPasswordName?: string;
   keepCommand: boolean;
   repeatMode: string;
+  /** The schedule of a Period invocation; given, it makes the invocation Period. */
+  frequency?: string | undefined;
   clientToken: string | undefined;
   tags?: RawTag[];
 }
@@ -99,6 +109,7 @@ export interface InvokeCommandInput {
   timeout?: number;
   windowsPasswordName?: string;
   repeatMode: string;
+  frequency?: string | undefined;
   clientToken: string | undefined;
   tags?: RawTag[];
 }
@@ -122,6 +133,7 @@ const INVALID_PARAM_TO_ERROR: Record<string, string> = {
 
 const COUNTER: Record<RecordStatus, keyof InvocationTable & `n_${string}`> = {
   Pending: 'n_pending',
+  Scheduled: 'n_scheduled',
   Running: 'n_running',
   Stopping: 'n_stopping',
   Stopped: 'n_stopped',
@@ -130,6 +142,7 @@ const COUNTER: Record<RecordStatus, keyof InvocationTable & `n_${string}`> = {
 };
 const countsOf = (r: Pick<InvocationTable, `n_${string}` & keyof InvocationTable>): StatusCounts => ({
   Pending: r.n_pending,
+  Scheduled: r.n_scheduled,
   Running: r.n_running,
   Stopping: r.n_stopping,
   Stopped: r.n_stopped,
@@ -177,7 +190,7 @@ interface Dispatch {
   username: string;
   windowsPasswordName: string;
   parameters: Record<string, unknown>;
-  repeatMode: string;
+  schedule: ScheduleSettings;
   clientToken: string | undefined;
   fingerprint: string;
   tags: Tag[];
@@ -231,7 +244,6 @@ export class InvocationService {
     checkName(input.name);
     checkDescription(input.description);
     checkUsername(input.username);
-    checkRepeatMode(input.repeatMode);
     const template64 = encodeContent(script, this.#limits.maxContentBase64);
     const content64 = encodeContent(
       renderScript(script, input.enableParameter, input.parameters),
@@ -239,6 +251,10 @@ export class InvocationService {
       'CommandContent with parameters',
     );
     const timeout = checkTimeout(input.timeout);
+    const schedule = resolveSchedule(
+      { repeatMode: input.repeatMode, frequency: input.frequency, timeoutSeconds: timeout },
+      nowMs,
+    );
     const tags = validateTags(input.tags ?? []);
     const d: Omit<Dispatch, 'fingerprint'> = {
       instanceIds,
@@ -254,7 +270,7 @@ export class InvocationService {
       username: input.username,
       windowsPasswordName: input.windowsPasswordName ?? '',
       parameters: input.parameters,
-      repeatMode: input.repeatMode,
+      schedule,
       clientToken: input.clientToken,
       tags,
       createCommand: { kept: input.keepCommand },
@@ -269,13 +285,17 @@ export class InvocationService {
       throw missing('CommandId');
     }
     const instanceIds = this.#checkInstanceList(input.instanceIds);
-    checkRepeatMode(input.repeatMode);
     const cmd = await resolveCommand(this.#db, input.commandId);
     const username = checkUsername(input.username ?? cmd.username);
     const content64 = encodeContent(
       renderScript(decodeB64(cmd.content64), cmd.enableParameter, input.parameters),
       this.#limits.maxContentBase64,
       'CommandContent with parameters',
+    );
+    const timeout = checkTimeout(input.timeout, cmd.timeout);
+    const schedule = resolveSchedule(
+      { repeatMode: input.repeatMode, frequency: input.frequency, timeoutSeconds: timeout },
+      nowMs,
     );
     const d: Omit<Dispatch, 'fingerprint'> = {
       instanceIds,
@@ -286,12 +306,12 @@ export class InvocationService {
       template64: cmd.content64,
       content64,
       workingDir: input.workingDir ?? cmd.workingDir,
-      timeout: checkTimeout(input.timeout, cmd.timeout),
+      timeout,
       enableParameter: cmd.enableParameter,
       username,
       windowsPasswordName: input.windowsPasswordName ?? '',
       parameters: input.parameters,
-      repeatMode: input.repeatMode,
+      schedule,
       clientToken: input.clientToken,
       tags: validateTags(input.tags ?? []),
     };
@@ -323,12 +343,15 @@ export class InvocationService {
   /**
    * The one fan-out path: idempotency, instance checks, command (RunCommand), invocation, records
    * and tags in one transaction; then a kick to every connected agent. Instances without a live
-   * notify channel cannot be kicked: their records fail at once with ClientNotOnline.
+   * notify channel cannot be kicked: their `Once` records fail at once with ClientNotOnline.
+   * Scheduled records (Period, NextRebootOnly, EveryReboot) wait instead: a Period schedule goes
+   * to the agent on its next fetch of any kind, a boot-time one on its next cold start.
    */
   async #dispatch(d: Dispatch, nowMs: number): Promise<{ CommandId: string; InvokeId: string }> {
     const invokeId = newId('t', this.#regionCode());
+    const once = d.schedule.repeatMode === 'Once';
     const connected = new Set(d.instanceIds.filter((i) => this.#notifier.isConnected(i)));
-    const offline = d.instanceIds.length - connected.size;
+    const offline = once ? d.instanceIds.length - connected.size : 0;
     const created = await this.#db.transaction().execute(async (tx) => {
       if (d.clientToken) {
         const prior = await tx
@@ -383,7 +406,8 @@ export class InvocationService {
         }
       }
       const counts: StatusCounts = {
-        Pending: connected.size,
+        Pending: once ? connected.size : 0,
+        Scheduled: once ? 0 : d.instanceIds.length,
         Running: 0,
         Stopping: 0,
         Stopped: 0,
@@ -401,9 +425,12 @@ export class InvocationService {
           command_template: d.template64,
           command_description: d.description,
           parameters: JSON.stringify(d.parameters),
-          repeat_mode: d.repeatMode,
-          frequency: '',
-          timed: 0,
+          repeat_mode: d.schedule.repeatMode,
+          frequency: d.schedule.frequency,
+          timed: d.schedule.timed ? 1 : 0,
+          wire_repeat: d.schedule.wireRepeat,
+          wire_cron: d.schedule.wireCron,
+          invoke_version: 0,
           username: d.username,
           working_dir: d.workingDir,
           timeout: d.timeout,
@@ -419,6 +446,7 @@ export class InvocationService {
           n_stopped: 0,
           n_finished: 0,
           n_failed: counts.Failed,
+          n_scheduled: counts.Scheduled,
         })
         .execute();
       // Chunked: a fleet-sized fan-out must stay under SQLite's bound-variable limit.
@@ -427,16 +455,16 @@ export class InvocationService {
           .insertInto('invocation_instances')
           .values(
             d.instanceIds.slice(i, i + 500).map((instanceId) => {
-              const up = connected.has(instanceId);
+              const up = !once || connected.has(instanceId);
               return {
                 invoke_id: invokeId,
                 instance_id: instanceId,
-                status: up ? 'Pending' : 'Aborted',
+                status: once ? (up ? 'Pending' : 'Aborted') : 'Scheduled',
                 error_code: up ? '' : 'ClientNotOnline',
                 error_info: up ? '' : 'the Cloud Assistant agent on this instance is not connected',
                 output: Buffer.alloc(0),
                 dropped: 0,
-                repeats: 1,
+                repeats: once ? 1 : 0, // runs of scheduled records are counted as they report
                 exit_code: null,
                 creation_time: nowMs,
                 update_time: nowMs,
@@ -454,11 +482,11 @@ export class InvocationService {
         .execute();
       return { CommandId: d.commandId, InvokeId: invokeId, fresh: true };
     });
-    if (created.fresh) {
+    if (created.fresh && !isBootTime(d.schedule.repeatMode)) {
       for (const id of connected) {
         this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: invokeId }));
       }
-      for (const id of d.instanceIds.filter((i) => !connected.has(i))) {
+      for (const id of once ? d.instanceIds.filter((i) => !connected.has(i)) : []) {
         this.#emit([{ invokeId, instanceId: id, from: 'Pending', to: 'Aborted' }]);
       }
     }
@@ -492,7 +520,7 @@ export class InvocationService {
       .updateTable('invocations')
       .set(set)
       .where('invoke_id', '=', invokeId)
-      .returning(['n_pending', 'n_running', 'n_stopping', 'n_stopped', 'n_finished', 'n_failed'])
+      .returning(['n_pending', 'n_scheduled', 'n_running', 'n_stopping', 'n_stopped', 'n_finished', 'n_failed'])
       .executeTakeFirstOrThrow();
     await tx
       .updateTable('invocations')
@@ -524,15 +552,20 @@ export class InvocationService {
   /**
    * Tasks for one agent's fetch: `run` holds its Pending executions (re-sent until the agent
    * reports on them), `stop` its Stopping ones (same task object and repeat, luban §5.7).
-   * Marking delivery happens in the same transaction, so a stop or a delivery timeout sees either
-   * a delivered record or an undelivered one, never half of each.
+   * Scheduled work (luban §5.4): an active Period schedule is sent when the agent has not got it
+   * (first delivery, or a new `invokeVersion`), on every `reason=startup` fetch (the agent keeps
+   * schedules in memory only) and when the fetch targets it; boot-time executions only on a
+   * `cold_start=true` fetch — NextRebootOnly once (it becomes an ordinary Pending execution),
+   * EveryReboot on every cold start. Marking delivery happens in the same transaction, so a stop
+   * or a delivery timeout sees either a delivered record or an undelivered one, never half of each.
    */
   async tasksFor(
     instanceId: string,
     q: TaskListQuery,
     nowMs: number,
   ): Promise<{ run: RunTaskEntry[]; stop: RunTaskEntry[] }> {
-    return this.#db.transaction().execute(async (tx) => {
+    const coldStart = q.reason === 'startup' && q.coldStart === true;
+    const rows = await this.#db.transaction().execute(async (tx) => {
       let sel = tx
         .selectFrom('invocation_instances as r')
         .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
@@ -547,6 +580,9 @@ export class InvocationService {
           'i.timeout',
           'i.repeat_mode',
           'i.windows_password_name',
+          'i.wire_repeat',
+          'i.wire_cron',
+          'i.invoke_version',
         ])
         .select([
           'i.username',
@@ -556,33 +592,76 @@ export class InvocationService {
           'n.region_id',
           'r.status',
           'r.delivered_at',
+          'r.delivered_version',
         ])
         .where('r.instance_id', '=', instanceId)
-        .where('r.status', 'in', ['Pending', 'Stopping']);
+        .where((eb) =>
+          eb.or([
+            eb('r.status', 'in', ['Pending', 'Stopping']),
+            eb.and([eb('i.repeat_mode', '=', 'Period'), eb('r.status', 'in', ['Scheduled', 'Running'])]),
+            ...(coldStart
+              ? [
+                  eb.and([eb('i.repeat_mode', '=', 'NextRebootOnly'), eb('r.status', '=', 'Scheduled')]),
+                  eb.and([eb('i.repeat_mode', '=', 'EveryReboot'), eb('r.status', 'in', ['Scheduled', 'Running'])]),
+                ]
+              : []),
+          ]),
+        );
       if (q.taskId !== undefined) {
         sel = sel.where('r.invoke_id', '=', q.taskId);
       }
-      const rows = await sel.orderBy('i.created_at').execute();
-      const undelivered = rows.filter((r) => r.status === 'Pending' && r.delivered_at === null).map((r) => r.invoke_id);
-      if (undelivered.length > 0) {
+      const all = await sel.orderBy('i.created_at').execute();
+      // A Period schedule the agent already holds is not sent again on a plain kickoff fetch.
+      const rows = all.filter(
+        (r) =>
+          !(isPeriodic(r.repeat_mode) && r.status !== 'Stopping') ||
+          q.reason === 'startup' ||
+          q.taskId !== undefined ||
+          r.delivered_at === null ||
+          r.delivered_version !== r.invoke_version,
+      );
+      const moves: Transition[] = [];
+      for (const r of rows) {
+        if (r.status === 'Stopping') {
+          continue;
+        }
+        const bootOnce = r.repeat_mode === 'NextRebootOnly' && r.status === 'Scheduled';
+        const fresh =
+          r.delivered_at === null || (isPeriodic(r.repeat_mode) && r.delivered_version !== r.invoke_version);
+        if (!fresh && !bootOnce) {
+          continue;
+        }
         await tx
           .updateTable('invocation_instances')
-          .set({ delivered_at: nowMs, update_time: nowMs })
+          .set({
+            delivered_at: r.delivered_at ?? nowMs,
+            delivered_version: r.invoke_version,
+            update_time: nowMs,
+            ...(bootOnce ? { status: 'Pending' } : {}),
+          })
           .where('instance_id', '=', instanceId)
-          .where('invoke_id', 'in', undelivered)
+          .where('invoke_id', '=', r.invoke_id)
           .execute();
+        if (bootOnce) {
+          moves.push({ invokeId: r.invoke_id, instanceId, from: 'Scheduled', to: 'Pending' });
+        }
       }
-      const entry = (r: (typeof rows)[number]): RunTaskEntry => ({
+      await this.#countAll(tx, moves);
+      return rows;
+    });
+    const entry = (r: (typeof rows)[number]): RunTaskEntry => {
+      const periodic = isPeriodic(r.repeat_mode);
+      return {
         task: {
           taskID: r.invoke_id,
-          invokeVersion: 0,
+          invokeVersion: r.invoke_version,
           type: r.command_type,
           commandId: r.command_id,
           commandName: r.command_name,
           commandContent: r.command_content,
           workingDirectory: r.working_dir,
           timeOut: String(r.timeout),
-          cron: '',
+          cron: periodic ? r.wire_cron : '',
           username: r.username,
           windowsPasswordName: r.windows_password_name,
           enableParameter: r.enable_parameter === 1,
@@ -597,25 +676,36 @@ export class InvocationService {
           creationTime: r.created_at,
         },
         output: { interval: 1000, logQuota: this.#limits.outputKeepBytes, skipEmpty: true, sendStart: true },
-        repeat: (REPEATS as readonly string[]).includes(r.repeat_mode) ? (r.repeat_mode as Repeat) : 'Once',
-      });
-      return {
-        run: rows.filter((r) => r.status === 'Pending').map(entry),
-        stop: rows.filter((r) => r.status === 'Stopping').map(entry),
+        repeat: wireRepeatOf(r.repeat_mode, r.wire_repeat),
       };
-    });
+    };
+    return {
+      run: rows.filter((r) => r.status !== 'Stopping').map(entry),
+      stop: rows.filter((r) => r.status === 'Stopping').map(entry),
+    };
   }
 
-  /** Applies an agent report. Reports on finished executions are ignored, so retries are harmless. */
+  /**
+   * Applies an agent report. Reports on finished executions are ignored, so retries are harmless.
+   * Period and EveryReboot executions record each run on its own (#applyRunReport).
+   */
   async applyReport(instanceId: string, report: Report, body: Buffer, nowMs: number): Promise<'applied' | 'ignored'> {
     const move = await this.#db.transaction().execute(async (tx) => {
       const rec = await tx
-        .selectFrom('invocation_instances')
-        .selectAll()
-        .where('invoke_id', '=', report.taskId)
-        .where('instance_id', '=', instanceId)
+        .selectFrom('invocation_instances as r')
+        .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
+        .selectAll('r')
+        .select(['i.repeat_mode', 'i.wire_repeat'])
+        .where('r.invoke_id', '=', report.taskId)
+        .where('r.instance_id', '=', instanceId)
         .executeTakeFirst();
-      if (!rec || isFinal(rec.status) || report.kind === 'verified') {
+      if (!rec || report.kind === 'verified') {
+        return undefined;
+      }
+      if (runsSeparately(rec.repeat_mode)) {
+        return this.#applyRunReport(tx, rec, report, body, nowMs);
+      }
+      if (isFinal(rec.status)) {
         return undefined;
       }
       const patch = this.#reportPatch(rec, report, body, nowMs);
@@ -634,6 +724,137 @@ export class InvocationService {
     }
     this.#emit([move]);
     return 'applied';
+  }
+
+  /**
+   * A report on a Period or EveryReboot execution. Reports about a run (running, finish, timeout,
+   * error, a pre-check `invalid`) go to the run whose start time they carry: the first creates it
+   * and counts it (`Repeats`), a re-sent final report of a recorded run changes nothing. They are
+   * recorded even after the execution was stopped (a run that ended before the stop may report
+   * late). The execution itself stays Running between runs; it ends on the agent's `stopped` report
+   * (`result=completed`: the schedule has no further occurrence → Finished; `killed` → Stopped, with
+   * the run it cut short), an `invalid` report on the schedule itself (`param=cron`), or after the
+   * single run of an `at(…)` schedule. It mirrors its latest run's outcome for the default listing.
+   */
+  async #applyRunReport(
+    tx: Db,
+    rec: InvocationInstanceTable & { repeat_mode: string; wire_repeat: string },
+    report: Exclude<Report, { kind: 'verified' }>,
+    body: Buffer,
+    nowMs: number,
+  ): Promise<Transition | undefined> {
+    const key = { invoke_id: rec.invoke_id, instance_id: rec.instance_id };
+    const runs = () =>
+      tx
+        .selectFrom('invocation_runs')
+        .where('invoke_id', '=', key.invoke_id)
+        .where('instance_id', '=', key.instance_id);
+    const active = !isFinal(rec.status) && rec.status !== 'Stopping';
+    const summary: Partial<InvocationInstanceTable> = { update_time: nowMs };
+    if (rec.delivered_at === null) {
+      summary.delivered_at = nowMs; // a report proves delivery
+    }
+    let to = rec.status;
+    if (report.kind === 'stopped' || (report.kind === 'invalid' && report.param === 'cron')) {
+      if (isFinal(rec.status)) {
+        return undefined;
+      }
+      if (report.kind === 'invalid') {
+        to = 'Invalid';
+        summary.error_code = /^[A-Za-z]+$/.test(report.value) ? report.value : 'InvalidCronExpression';
+        summary.error_info = report.value;
+        summary.finish_time = nowMs;
+      } else if (report.result === 'completed') {
+        to = 'Finished';
+        summary.finish_time = nowMs;
+      } else {
+        to = 'Stopped';
+        summary.stop_time = nowMs;
+        const cut =
+          report.start > 0
+            ? await runs().selectAll().where('run_start', '=', report.start).executeTakeFirst()
+            : undefined;
+        if (cut && !isFinal(cut.status)) {
+          const p = this.#reportPatch(asRecord(cut), report, body, nowMs);
+          await tx
+            .updateTable('invocation_runs')
+            .set(runPatch(p))
+            .where('invoke_id', '=', key.invoke_id)
+            .where('instance_id', '=', key.instance_id)
+            .where('run_start', '=', cut.run_start)
+            .execute();
+        }
+      }
+    } else {
+      const start = 'start' in report ? report.start : 0;
+      const end = 'end' in report ? report.end : 0;
+      // A run that never started (a pre-check or prepare failure) is known by its end, or by now.
+      const runStart = start > 0 ? start : end > 0 ? end : nowMs;
+      const prior = await runs().selectAll().where('run_start', '=', runStart).executeTakeFirst();
+      if (prior && isFinal(prior.status)) {
+        return undefined; // the same run reported again (the agent's outbox resends final reports)
+      }
+      const base: InvocationRunTable = prior ?? {
+        ...key,
+        run_start: runStart,
+        repeat_no: 0,
+        status: 'Running',
+        exit_code: null,
+        output: Buffer.alloc(0),
+        dropped: 0,
+        error_code: '',
+        error_info: '',
+        creation_time: nowMs,
+        update_time: nowMs,
+        start_time: start > 0 ? start : null,
+        finish_time: null,
+        stop_time: null,
+      };
+      const run: InvocationRunTable = {
+        ...base,
+        ...runPatch(this.#reportPatch(asRecord(base), report, body, nowMs)),
+      };
+      if (prior) {
+        await tx
+          .updateTable('invocation_runs')
+          .set(run)
+          .where('invoke_id', '=', key.invoke_id)
+          .where('instance_id', '=', key.instance_id)
+          .where('run_start', '=', runStart)
+          .execute();
+      } else {
+        const last = await runs()
+          .select((eb) => eb.fn.max<number | null>('repeat_no').as('n'))
+          .executeTakeFirst();
+        run.repeat_no = Number(last?.n ?? 0) + 1;
+        await tx.insertInto('invocation_runs').values(run).execute();
+        summary.repeats = run.repeat_no;
+      }
+      if (runStart >= (rec.start_time ?? 0)) {
+        Object.assign(summary, {
+          output: run.output,
+          exit_code: run.exit_code,
+          dropped: run.dropped,
+          error_code: run.error_code,
+          error_info: run.error_info,
+          start_time: run.start_time ?? runStart,
+          finish_time: run.finish_time,
+        });
+      }
+      if (active) {
+        to = rec.wire_repeat === 'At' && isFinal(run.status) ? 'Finished' : 'Running';
+      }
+    }
+    summary.status = to;
+    await tx
+      .updateTable('invocation_instances')
+      .set(summary)
+      .where('invoke_id', '=', key.invoke_id)
+      .where('instance_id', '=', key.instance_id)
+      .execute();
+    const m: Transition = { invokeId: rec.invoke_id, instanceId: rec.instance_id, from: rec.status, to };
+    await this.#count(tx, rec.invoke_id, [m]);
+    return m;
   }
 
   #reportPatch(rec: InvocationInstanceTable, report: Report, body: Buffer, nowMs: number) {
@@ -694,6 +915,9 @@ export class InvocationService {
    * StopInvocation: executions not yet fetched by their agent are Stopped at once (they never
    * run); fetched or running ones become Stopping and their agent is kicked with
    * `kick_vm task stop <id>`; its `stopped` report ends them. Finished ones are left alone.
+   * A Period schedule the agent holds is stopped through the agent too (the `stop` entry removes
+   * its timer and kills a run in progress). A boot-time execution with no run in progress is
+   * Stopped at once: the agent holds nothing of it between boots.
    */
   async stop(invokeId: string, instanceIds: string[], nowMs: number): Promise<Record<string, never>> {
     if (!invokeId) {
@@ -703,12 +927,25 @@ export class InvocationService {
     const { moves, kick } = await this.#db.transaction().execute(async (tx) => {
       const inv = await tx
         .selectFrom('invocations')
-        .select('invoke_id')
+        .select(['invoke_id', 'repeat_mode'])
         .where('invoke_id', '=', invokeId)
         .executeTakeFirst();
       if (!inv) {
         throw new ApiError('InvalidInvokeId.NotFound', `The specified invocation does not exist: ${invokeId}`);
       }
+      const bootTime = isBootTime(inv.repeat_mode);
+      const running = new Set(
+        bootTime
+          ? (
+              await tx
+                .selectFrom('invocation_runs')
+                .select('instance_id')
+                .where('invoke_id', '=', invokeId)
+                .where('status', 'in', ['Running', 'Stopping'])
+                .execute()
+            ).map((r) => r.instance_id)
+          : [],
+      );
       let q = tx
         .selectFrom('invocation_instances')
         .select(['instance_id', 'status', 'delivered_at'])
@@ -730,7 +967,10 @@ export class InvocationService {
       const moves: Transition[] = [];
       const kick: string[] = [];
       for (const r of recs) {
-        if (r.status === 'Pending' && r.delivered_at === null) {
+        const neverFetched = (r.status === 'Pending' || r.status === 'Scheduled') && r.delivered_at === null;
+        const bootIdle =
+          bootTime && !running.has(r.instance_id) && (r.status === 'Scheduled' || r.status === 'Running');
+        if (neverFetched || bootIdle) {
           await tx
             .updateTable('invocation_instances')
             .set({ status: 'Stopped', stop_time: nowMs, update_time: nowMs })
@@ -738,7 +978,7 @@ export class InvocationService {
             .where('instance_id', '=', r.instance_id)
             .execute();
           moves.push({ invokeId, instanceId: r.instance_id, from: r.status, to: 'Stopped' });
-        } else if (r.status === 'Pending' || r.status === 'Running') {
+        } else if (r.status === 'Pending' || r.status === 'Running' || r.status === 'Scheduled') {
           await tx
             .updateTable('invocation_instances')
             .set({ status: 'Stopping', update_time: nowMs })
@@ -800,18 +1040,22 @@ export class InvocationService {
   }
 
   /**
-   * ModifyInvocationAttribute for one-shot invocations: CommandContent (+ContentEncoding),
-   * EnableParameter and Parameters may change while no execution of the invocation has been
-   * fetched by an agent and at least one is still waiting to be. Adding instances and Frequency
-   * belong to periodic invocations, which this control plane does not serve yet. New content makes
-   * a new command (a saved one, counted against the quota, when the old one was saved).
+   * ModifyInvocationAttribute. CommandContent (+ContentEncoding), EnableParameter and Parameters of
+   * a one-shot invocation (Once, NextRebootOnly) may change while no execution of it has been
+   * fetched by an agent and at least one is still waiting to be. A Period or EveryReboot
+   * invocation may change (and a Period one its Frequency, checked like at creation) while one of
+   * its executions is still scheduled: its `invokeVersion` goes up, so the agent replaces the
+   * schedule (and, for a new version, writes a new script file) on its next fetch — at once for
+   * Period (its agents are kicked), at the next boot for EveryReboot. A schedule keeps its anchor:
+   * rate runs stay counted from the invocation's creation. Adding instances is not served. New
+   * content makes a new command (a saved one, counted against the quota, when the old one was).
    */
   async modify(input: ModifyInvocationInput, nowMs: number): Promise<{ CommandId: string }> {
     if (!input.invokeId) {
       throw missing('InvokeId');
     }
     const notModifiable = (why: string) => new ApiError('InvalidOperation.InvocationNotModifiable', why);
-    return this.#db.transaction().execute(async (tx) => {
+    const { CommandId, kick } = await this.#db.transaction().execute(async (tx) => {
       const inv = await tx
         .selectFrom('invocations')
         .selectAll()
@@ -820,29 +1064,44 @@ export class InvocationService {
       if (!inv) {
         throw new ApiError('InvalidInvokeId.NotFound', `The specified invocation does not exist: ${input.invokeId}`);
       }
-      if (input.instanceIds.length > 0 || input.frequency !== undefined) {
-        throw notModifiable(
-          'Adding instances and changing Frequency apply to periodic invocations; this one runs Once.',
-        );
+      if (input.instanceIds.length > 0) {
+        throw notModifiable('Adding instances to an invocation is not supported by this control plane.');
+      }
+      if (input.frequency !== undefined && !isPeriodic(inv.repeat_mode)) {
+        throw notModifiable(`Frequency applies to Period invocations; this one is ${inv.repeat_mode}.`);
       }
       const changesContent = input.commandContent !== undefined;
-      if (!changesContent && input.enableParameter === undefined && input.parameters === undefined) {
-        return { CommandId: inv.command_id };
+      if (
+        !changesContent &&
+        input.enableParameter === undefined &&
+        input.parameters === undefined &&
+        input.frequency === undefined
+      ) {
+        return { CommandId: inv.command_id, kick: [] };
       }
       if (changesContent && isPublicCommandId(inv.command_id)) {
         throw notModifiable('The content of an invocation of a public command cannot be changed.');
       }
       const recs = await tx
         .selectFrom('invocation_instances')
-        .select(['status', 'delivered_at'])
+        .select(['instance_id', 'status', 'delivered_at'])
         .where('invoke_id', '=', inv.invoke_id)
         .execute();
-      if (recs.some((r) => r.delivered_at !== null)) {
-        throw notModifiable('An agent has already fetched an execution of this invocation: it can no longer change.');
+      const versioned = runsSeparately(inv.repeat_mode);
+      if (versioned) {
+        if (!recs.some((r) => r.status === 'Scheduled' || r.status === 'Running')) {
+          throw notModifiable('No execution of this invocation is still scheduled.');
+        }
+      } else {
+        if (recs.some((r) => r.delivered_at !== null)) {
+          throw notModifiable('An agent has already fetched an execution of this invocation: it can no longer change.');
+        }
+        const waiting = inv.repeat_mode === 'NextRebootOnly' ? 'Scheduled' : 'Pending';
+        if (!recs.some((r) => r.status === waiting)) {
+          throw notModifiable('No execution of this invocation is waiting to run.');
+        }
       }
-      if (!recs.some((r) => r.status === 'Pending')) {
-        throw notModifiable('No execution of this invocation is waiting to run.');
-      }
+      const wire = input.frequency !== undefined ? checkFrequency(input.frequency, inv.timeout, nowMs) : undefined;
       const script = changesContent
         ? decodeContent(input.commandContent!, input.contentEncoding)
         : decodeB64(inv.command_template);
@@ -892,11 +1151,20 @@ export class InvocationService {
           command_content: content64,
           enable_parameter: enableParameter ? 1 : 0,
           parameters: JSON.stringify(enableParameter ? parameters : {}),
+          ...(wire
+            ? { frequency: input.frequency!.trim(), wire_repeat: wire.wireRepeat, wire_cron: wire.wireCron }
+            : {}),
+          ...(versioned ? { invoke_version: inv.invoke_version + 1 } : {}),
         })
         .where('invoke_id', '=', inv.invoke_id)
         .execute();
-      return { CommandId: commandId };
+      const active = recs.filter((r) => r.status === 'Scheduled' || r.status === 'Running');
+      return { CommandId: commandId, kick: isPeriodic(inv.repeat_mode) ? active.map((r) => r.instance_id) : [] };
     });
+    for (const id of kick.filter((i) => this.#notifier.isConnected(i))) {
+      this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: input.invokeId }));
+    }
+    return { CommandId };
   }
 
   async describeInvocations(f: {
@@ -1029,8 +1297,12 @@ export class InvocationService {
     tags?: TagFilter[];
     contentEncoding: string;
     paging: Paging;
+    includeHistory?: boolean;
   }) {
     const encoding = checkOutputEncoding(f.contentEncoding);
+    if (f.includeHistory === true) {
+      return this.#describeRuns({ ...f, encoding });
+    }
     let q = this.#db
       .selectFrom('invocation_instances as r')
       .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id');
@@ -1106,6 +1378,89 @@ export class InvocationService {
     };
   }
 
+  /**
+   * DescribeInvocationResults with IncludeHistory=true: every run of a Period or EveryReboot
+   * invocation, newest first, one row per run (`Repeats` is the run's number on its instance).
+   * Without it, each instance has one row: the execution, with the number of runs so far and the
+   * latest run's outcome.
+   */
+  async #describeRuns(f: {
+    invokeId?: string;
+    instanceId?: string;
+    invokeRecordStatus?: string;
+    tags?: TagFilter[];
+    encoding: 'PlainText' | 'Base64';
+    paging: Paging;
+  }) {
+    const inv = f.invokeId
+      ? await this.#db
+          .selectFrom('invocations')
+          .select(['invoke_id', 'command_id', 'username', 'repeat_mode'])
+          .where('invoke_id', '=', f.invokeId)
+          .executeTakeFirst()
+      : undefined;
+    if (!f.invokeId) {
+      throw invalid('IncludeHistory', 'true needs the InvokeId of a Period or EveryReboot invocation.');
+    }
+    if (!inv) {
+      throw new ApiError('InvalidInvokeId.NotFound', `The specified invocation does not exist: ${f.invokeId}`);
+    }
+    if (!runsSeparately(inv.repeat_mode)) {
+      throw invalid(
+        'IncludeHistory',
+        `true applies to Period and EveryReboot invocations; ${inv.invoke_id} is ${inv.repeat_mode}.`,
+      );
+    }
+    let q = this.#db.selectFrom('invocation_runs').where('invoke_id', '=', inv.invoke_id);
+    if (f.instanceId) {
+      q = q.where('instance_id', '=', f.instanceId);
+    }
+    if (f.invokeRecordStatus) {
+      const statuses = detailedStatusesOf(f.invokeRecordStatus);
+      q = statuses.length > 0 ? q.where('status', 'in', statuses) : q.where(sql<boolean>`1 = 0`);
+    }
+    if (f.tags && f.tags.length > 0) {
+      q = q.where(hasTags('invocation', 'invocation_runs.invoke_id', f.tags));
+    }
+    const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const w = windowOf(f.paging, ['number', 'string']);
+    let rq = q.selectAll().orderBy('run_start', 'desc').orderBy('instance_id');
+    if (w.after) {
+      const [start, inst] = w.after as [number, string];
+      rq = rq.where((eb) =>
+        eb.or([eb('run_start', '<', start), eb.and([eb('run_start', '=', start), eb('instance_id', '>', inst)])]),
+      );
+    }
+    const rows = await rq.limit(w.limit).offset(w.offset).execute();
+    const { rows: page, fields } = pageOf(f.paging, rows, Number(n), (r) => [r.run_start, r.instance_id]);
+    const tags = await tagsOf(this.#db, 'invocation', [inv.invoke_id]);
+    return {
+      Invocation: {
+        ...fields,
+        InvocationResults: {
+          InvocationResult: page.map((r) => ({
+            CommandId: inv.command_id,
+            Dropped: r.dropped,
+            ErrorCode: r.error_code,
+            ErrorInfo: r.error_info,
+            ExitCode: r.exit_code ?? undefined,
+            FinishedTime: isoTime(r.finish_time),
+            InstanceId: r.instance_id,
+            InvocationStatus: r.status,
+            InvokeId: r.invoke_id,
+            InvokeRecordStatus: recordStatus(r.status as ExecutionStatus) satisfies RecordStatus,
+            Output: encodeOutput(r.output, f.encoding),
+            Repeats: r.repeat_no,
+            StartTime: isoTime(r.start_time),
+            StopTime: isoTime(r.stop_time),
+            Username: inv.username,
+            Tags: tagView(tags.get(inv.invoke_id)),
+          })),
+        },
+      },
+    };
+  }
+
   /** The records of a page of invocations; output is read only when it will be shown. */
   async #recordsOf(invokeIds: string[], withOutput: boolean): Promise<Map<string, InvocationInstanceTable[]>> {
     const m = new Map<string, InvocationInstanceTable[]>();
@@ -1129,6 +1484,7 @@ export class InvocationService {
         'finish_time',
         'stop_time',
         'delivered_at',
+        'delivered_version',
       ])
       .$if(withOutput, (q) => q.select('output'))
       .where('invoke_id', 'in', invokeIds)
@@ -1143,13 +1499,24 @@ export class InvocationService {
   }
 }
 
-function checkRepeatMode(repeatMode: string): void {
-  if (repeatMode !== 'Once') {
-    throw new ApiError(
-      'InvalidParameter.RepeatMode',
-      `RepeatMode ${repeatMode} is not supported by this control plane yet; use Once.`,
-    );
-  }
+/** A run seen as a record, for the report rules they share (delivered: it has reported). */
+const asRecord = (run: InvocationRunTable): InvocationInstanceTable => ({
+  ...run,
+  repeats: run.repeat_no,
+  delivered_at: run.creation_time,
+  delivered_version: null,
+});
+
+/** The columns of a report patch that a run row has. */
+function runPatch(p: Partial<InvocationInstanceTable>): Partial<InvocationRunTable> {
+  const { delivered_at: _d, delivered_version: _v, repeats: _r, invoke_id: _i, instance_id: _n, ...rest } = p;
+  return rest;
+}
+
+/** The wire `repeat` of an execution: Period|Rate|At for a schedule, else the RepeatMode itself. */
+function wireRepeatOf(repeatMode: string, wireRepeat: string): Repeat {
+  const r = isPeriodic(repeatMode) ? wireRepeat : repeatMode;
+  return (REPEATS as readonly string[]).includes(r) ? (r as Repeat) : 'Once';
 }
 
 /**

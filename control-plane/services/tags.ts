@@ -20,7 +20,7 @@ export interface TagFilter {
   value?: string;
 }
 
-export type TagResource = 'command' | 'invocation';
+export type TagResource = 'command' | 'invocation' | 'file';
 
 export const MAX_TAGS = 20;
 const MAX_TAG_TEXT = 128;

@@ -1,4 +1,4 @@
-// Resource ids in the stock shapes: c-… commands, t-… invocations, mi-… managed instances.
+// Resource ids in the stock shapes: c-… commands, t-… invocations, f-… file sends, mi-… managed instances.
 import { randomBytes, randomUUID } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -12,7 +12,7 @@ function token(n: number): string {
 }
 
 /** Ids use only [a-z0-9-]: the agent puts task ids in query strings unescaped (luban §1.1). */
-export const newId = (prefix: 'c' | 't' | 'mi' | 'acs', region = 'hz') => `${prefix}-${region}${token(18)}`;
+export const newId = (prefix: 'c' | 't' | 'f' | 'mi' | 'acs', region = 'hz') => `${prefix}-${region}${token(18)}`;
 export const newActivationId = () => randomUUID().toUpperCase();
 export const newRequestId = () => randomUUID().toUpperCase();
 /** Activation codes are secrets: 24 characters from a CSPRNG. */

@@ -193,9 +193,99 @@ const commandsAndStop: Migration = {
   },
 };
 
+/**
+ * Issue 4: schedules and boot-time tasks. Invocations keep what the agent gets on the wire
+ * (`repeat`, `cron`, `invokeVersion`) and a counter of records waiting for their first run; each
+ * run of a periodic or EveryReboot execution is a row of `invocation_runs`, keyed by the agent's
+ * start time of the run so that a re-sent report is recorded once.
+ */
+const schedules: Migration = {
+  async up(db: Kysely<unknown>) {
+    for (const [name, type, dflt] of [
+      ['wire_repeat', 'varchar(16)', ''],
+      ['wire_cron', 'text', ''],
+      ['invoke_version', 'integer', 0],
+      ['n_scheduled', 'integer', 0],
+    ] as const) {
+      await db.schema
+        .alterTable('invocations')
+        .addColumn(name, type, (c) => c.notNull().defaultTo(dflt))
+        .execute();
+    }
+    await db.schema.alterTable('invocation_instances').addColumn('delivered_version', 'integer').execute();
+    await db.schema
+      .createTable('invocation_runs')
+      .addColumn('invoke_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('instance_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('run_start', 'bigint', (c) => c.notNull())
+      .addColumn('repeat_no', 'integer', (c) => c.notNull())
+      .addColumn('status', 'varchar(32)', (c) => c.notNull())
+      .addColumn('exit_code', 'integer')
+      .addColumn('output', 'blob', (c) => c.notNull())
+      .addColumn('dropped', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('error_info', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('creation_time', 'bigint', (c) => c.notNull())
+      .addColumn('update_time', 'bigint', (c) => c.notNull())
+      .addColumn('start_time', 'bigint')
+      .addColumn('finish_time', 'bigint')
+      .addColumn('stop_time', 'bigint')
+      .addPrimaryKeyConstraint('invocation_runs_pk', ['invoke_id', 'instance_id', 'run_start'])
+      .execute();
+    await db.schema
+      .createIndex('invocation_runs_repeat')
+      .on('invocation_runs')
+      .columns(['invoke_id', 'repeat_no', 'instance_id'])
+      .execute();
+  },
+};
+
+const fileSends: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('file_sends')
+      .addColumn('invoke_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('content', 'text', (c) => c.notNull())
+      .addColumn('content_type', 'varchar(16)', (c) => c.notNull())
+      .addColumn('target_dir', 'text', (c) => c.notNull())
+      .addColumn('file_owner', 'text', (c) => c.notNull())
+      .addColumn('file_group', 'text', (c) => c.notNull())
+      .addColumn('file_mode', 'varchar(8)', (c) => c.notNull())
+      .addColumn('overwrite', 'integer', (c) => c.notNull())
+      .addColumn('timeout', 'integer', (c) => c.notNull())
+      .addColumn('client_token', 'varchar(64)', (c) => c.unique())
+      .addColumn('request_fingerprint', 'varchar(64)', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('file_sends_created').on('file_sends').columns(['created_at', 'invoke_id']).execute();
+    await db.schema
+      .createTable('file_send_instances')
+      .addColumn('invoke_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('instance_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('status', 'varchar(32)', (c) => c.notNull())
+      .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('error_info', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('creation_time', 'bigint', (c) => c.notNull())
+      .addColumn('update_time', 'bigint', (c) => c.notNull())
+      .addColumn('start_time', 'bigint')
+      .addColumn('finish_time', 'bigint')
+      .addPrimaryKeyConstraint('file_send_instances_pk', ['invoke_id', 'instance_id'])
+      .execute();
+    await db.schema
+      .createIndex('file_send_instances_waiting')
+      .on('file_send_instances')
+      .columns(['instance_id', 'status'])
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_commands_and_stop': commandsAndStop,
+  '0004_schedules': schedules,
+  '0005_file_sends': fileSends,
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

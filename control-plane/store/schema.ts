@@ -99,6 +99,13 @@ export interface InvocationTable {
   n_stopped: number;
   n_finished: number;
   n_failed: number;
+  /** Records waiting for their first scheduled or boot-time run (0004). */
+  n_scheduled: number;
+  /** What periodic invocations carry on the wire (0004): `repeat` (Period|Rate|At) and `cron`; '' otherwise. */
+  wire_repeat: string;
+  wire_cron: string;
+  /** The task's `invokeVersion`: bumped when the schedule or content of a periodic invocation changes. */
+  invoke_version: number;
 }
 
 export interface InvocationInstanceTable {
@@ -118,6 +125,32 @@ export interface InvocationInstanceTable {
   finish_time: number | null;
   stop_time: number | null;
   delivered_at: number | null;
+  /** The `invokeVersion` the agent last got in a `run` entry (0004); null before any delivery. */
+  delivered_version: number | null;
+}
+
+/**
+ * One run of a periodic (Period/Rate/At) or EveryReboot execution (0004). The agent's `start` time
+ * of the run is part of the key, so a re-sent report of the same run is recorded once.
+ */
+export interface InvocationRunTable {
+  invoke_id: string;
+  instance_id: string;
+  /** The run's start as the agent reported it (ms); the idempotency key of the run. */
+  run_start: number;
+  /** 1 for the first run of this execution, 2 for the next, … (`Repeats` of this run). */
+  repeat_no: number;
+  status: string;
+  exit_code: number | null;
+  output: Buffer;
+  dropped: number;
+  error_code: string;
+  error_info: string;
+  creation_time: number;
+  update_time: number;
+  start_time: number | null;
+  finish_time: number | null;
+  stop_time: number | null;
 }
 
 export interface TagTable {
@@ -136,6 +169,40 @@ export interface Database {
   commands: CommandTable;
   invocations: InvocationTable;
   invocation_instances: InvocationInstanceTable;
+  invocation_runs: InvocationRunTable;
+  file_sends: FileSendTable;
+  file_send_instances: FileSendInstanceTable;
   tags: TagTable;
   schema_notes: { id: Generated<number>; note: string };
+}
+
+/** One SendFile call (0005). `content` is the file as base64, whatever ContentType the call used. */
+export interface FileSendTable {
+  invoke_id: string;
+  name: string;
+  description: string;
+  content: string;
+  content_type: string;
+  target_dir: string;
+  file_owner: string;
+  file_group: string;
+  file_mode: string;
+  overwrite: number;
+  timeout: number;
+  client_token: string | null;
+  request_fingerprint: string;
+  created_at: number;
+}
+
+/** A SendFile's record on one instance (0005): Pending → Running (handed out) → Success|Failed|Invalid|Timeout, or Aborted. */
+export interface FileSendInstanceTable {
+  invoke_id: string;
+  instance_id: string;
+  status: string;
+  error_code: string;
+  error_info: string;
+  creation_time: number;
+  update_time: number;
+  start_time: number | null;
+  finish_time: number | null;
 }
