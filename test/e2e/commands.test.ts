@@ -313,11 +313,11 @@ describe('saved and public commands end to end', () => {
           h.pop.call('InvokeCommand', {
             CommandId: 'ACS-ECS-DiskUsage',
             'InstanceId.1': agent.instanceId,
-            RepeatMode: 'Period',
+            RepeatMode: 'DryRun',
           }),
       ],
       [
-        'InvalidParameter.RepeatMode',
+        'MissingParameter', // Period (also implied by Timed) needs a Frequency
         () =>
           h.pop.call('InvokeCommand', {
             CommandId: 'ACS-ECS-DiskUsage',

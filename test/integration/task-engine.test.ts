@@ -575,14 +575,14 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
     assert.equal(listCalls.at(-1)!.get('cold_start'), 'true');
   });
 
-  it('skips periodic tasks with a warning', async () => {
+  it('without a scheduler, a periodic task is not run and a warning says why', async () => {
     const id = uid();
     await deliver({ run: [entry(id, 'echo no', { cron: '0 0 * * * *' }, {}, 'Period')] });
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(reportsFor(id).length, 0);
     assert.ok(
       log.events.some(
-        (e) => e.level === 'warn' && e.msg === 'periodic tasks are not supported yet' && e.fields['taskId'] === id,
+        (e) => e.level === 'warn' && e.msg === 'periodic task not scheduled: no scheduler' && e.fields['taskId'] === id,
       ),
     );
   });
