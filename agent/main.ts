@@ -99,7 +99,7 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     } // stopped before a server was found
     log.info('GET_HOST_OK', { host });
 
-    const coldStart = detectColdStart();
+    const coldStart = config.bootMarkerDir ? detectColdStart(config.bootMarkerDir) : detectColdStart();
     const runAs = runAsPort(log);
     const engine = new TaskEngine({ host, http, log, paths: config.paths, power: new SystemPower(log), runAs });
     // Periodic tasks (cron, rate, at) go from the engine's fetches to the scheduler's timers, whose

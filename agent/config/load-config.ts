@@ -29,6 +29,8 @@ export interface AgentConfig {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Our extensions, for tests and special set-ups. */
   heartbeatIntervalMs: number | undefined;
+  /** Where the once-per-boot marker lives (ALIYUN_ASSIST_BOOT_MARKER_DIR); default /dev/shm, emptied at boot. */
+  bootMarkerDir: string | undefined;
 }
 
 const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
@@ -55,6 +57,10 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
   if (livenessFile !== undefined && !livenessFile.startsWith('/') && !/^[A-Za-z]:\\/.test(livenessFile)) {
     issues.push(`${LIVENESS_FILE_ENV} must be absolute: ${livenessFile}`);
   }
+  const bootMarkerDir = nonEmpty(env['ALIYUN_ASSIST_BOOT_MARKER_DIR']);
+  if (bootMarkerDir !== undefined && !bootMarkerDir.startsWith('/')) {
+    issues.push(`ALIYUN_ASSIST_BOOT_MARKER_DIR must be absolute: ${bootMarkerDir}`);
+  }
   const level = env['ALIYUN_ASSIST_LOG_LEVEL'] ?? 'info';
   if (!['error', 'warn', 'info', 'debug'].includes(level)) {
     issues.push(`ALIYUN_ASSIST_LOG_LEVEL must be error|warn|info|debug`);
@@ -76,6 +82,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
     livenessFile,
     logLevel: level as AgentConfig['logLevel'],
     heartbeatIntervalMs,
+    bootMarkerDir,
   };
   return Object.freeze(config);
 }

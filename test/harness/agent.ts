@@ -81,9 +81,10 @@ export async function registerAgent(t: Cleanup, h: TestControlPlane, o: { instan
 export async function startAgent(
   t: Cleanup,
   h: TestControlPlane,
-  o: { instanceName?: string } = {},
+  o: { instanceName?: string; env?: Record<string, string> } = {},
 ): Promise<TestAgent> {
   const reg = await registerAgent(t, h, o);
+  Object.assign(reg.env, o.env);
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
   const agent: TestAgent = {
