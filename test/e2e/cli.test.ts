@@ -2,7 +2,7 @@
 // against a real control plane and a real agent, through nothing but the OpenAPI.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -196,6 +196,23 @@ describe('assist CLI end to end', () => {
     const x = onlyResult(r);
     assert.equal(x.Status, 'Stopped');
     assert.equal(x.RecordStatus, 'Stopped');
+  });
+
+  it('send-file: the file arrives with its mode; a second send without --overwrite fails with FileAlreadyExists', async () => {
+    const local = join(home, 'motd.txt');
+    writeFileSync(local, 'welcome from the cli\n');
+    const target = join(home, 'sent');
+    const r = await assist(['send-file', local, '-i', agent.instanceId, '--target-dir', target, '--mode', '0600']);
+    assert.equal(r.status, 0, show(r));
+    const row = r.stdout.split('\n').find((l) => l.startsWith(agent.instanceId));
+    assert.ok(row, show(r));
+    assert.equal(row.split(/\s+/)[1], 'Success');
+    assert.equal(readFileSync(join(target, 'motd.txt'), 'utf8'), 'welcome from the cli\n');
+    assert.equal(statSync(join(target, 'motd.txt')).mode & 0o777, 0o600);
+
+    const again = await assist(['send-file', local, '-i', agent.instanceId, '--target-dir', target]);
+    assert.notEqual(again.status, 0, show(again));
+    assert.match(again.stdout, /FileAlreadyExists/);
   });
 
   it('instances lists the agent as online', async () => {
