@@ -87,6 +87,19 @@ describe('OutputAccounting', () => {
     assert.deepEqual(a.final(), { body: Buffer.from('hello\n'), dropped: 0 });
   });
 
+  it('a body given back (its running report failed) is taken again first, then the final report has the rest', () => {
+    const a = new OutputAccounting({ logQuota: 12000, skipEmpty: false });
+    a.push(Buffer.from('first\n'));
+    const lost = a.tick(0)!;
+    assert.equal(lost.toString(), 'first\n');
+    a.push(Buffer.from('second\n'));
+    a.giveBack(lost);
+    assert.equal(a.runningSent, 0);
+    assert.equal(a.tick(1000)!.toString(), 'first\nsecond\n');
+    a.push(Buffer.from('third\n'));
+    assert.equal(a.final().body.toString(), 'third\n');
+  });
+
   it('an idle tick without skipEmpty is an empty report', () => {
     const a = new OutputAccounting({ logQuota: 0, skipEmpty: false });
     a.started(0);

@@ -157,6 +157,20 @@ export class OutputAccounting {
     return body;
   }
 
+  /**
+   * A running report with this body (the last one `tick` returned) did not reach the server: its
+   * bytes go back in front of what is unsent, so a later running report or the final one carries
+   * them instead of losing them (the stock client drops them). Only valid for the newest body,
+   * which holds because the runner sends running reports one at a time.
+   */
+  giveBack(body: Buffer): void {
+    if (body.length === 0) {
+      return;
+    }
+    this.#head = Buffer.concat([body, this.#head]);
+    this.#sent -= body.length;
+  }
+
   /** Everything not sent in running reports, cut to the last `quota − S` bytes. Does not consume. */
   final(): FinalOutput {
     const length = this.#head.length + this.#rest.total;

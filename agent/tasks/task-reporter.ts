@@ -54,8 +54,8 @@ export class TaskReporter {
     return false;
   }
 
-  /** A running report: fire-and-forget, no retry (§5.6 step 6). The promise never rejects. */
-  async running(r: Extract<Report, { kind: 'running' }>, body: Buffer): Promise<void> {
-    await this.post(r, body);
+  /** A running report: one attempt, no retry (§5.6 step 6); true when delivered. Never rejects. */
+  running(r: Extract<Report, { kind: 'running' }>, body: Buffer): Promise<boolean> {
+    return this.post(r, body);
   }
 }

@@ -243,14 +243,21 @@ export class TaskRun {
     await this.#ctx.final(r, body, after);
   }
 
+  /**
+   * One running report at a time: a body whose report failed goes back to the output accounting
+   * (in order, since nothing was sent after it), so a server that is away loses no output.
+   */
   #sendRunning(body: Buffer): void {
     if (this.#silenced || this.#startedAt === undefined) {
       return;
     }
-    const p = this.#ctx.reporter.running(
-      { ...this.#base(), kind: 'running', start: this.#startedAt, ...this.#extras() },
-      body,
-    );
+    const p = this.#ctx.reporter
+      .running({ ...this.#base(), kind: 'running', start: this.#startedAt, ...this.#extras() }, body)
+      .then((delivered) => {
+        if (!delivered) {
+          this.#acct.giveBack(body);
+        }
+      });
     this.#inFlight.add(p);
     void p.finally(() => this.#inFlight.delete(p));
   }
@@ -277,6 +284,9 @@ export class TaskRun {
       return; // periodic runs send no running reports: all output goes into the final one (§5.4)
     }
     this.#ticker = setInterval(() => {
+      if (this.#inFlight.size > 0) {
+        return; // the previous running report is still out: its body may yet come back
+      }
       const body = this.#acct.tick(Date.now());
       if (body !== undefined) {
         this.#sendRunning(body);

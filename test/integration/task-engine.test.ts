@@ -117,6 +117,8 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
   const reports: Recorded[] = [];
   /** taskId → how many more final reports to answer with 500. */
   const failFinal = new Map<string, number>();
+  /** taskId → how many more running reports to answer with 500. */
+  const failRunning = new Map<string, number>();
   const users: string[] = [];
   const groups: string[] = [];
 
@@ -226,9 +228,10 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
         if (m && req.method === 'POST') {
           reports.push({ kind: m[1]!, query: url.searchParams, body: Buffer.concat(chunks), at: Date.now() });
           const id = url.searchParams.get('taskId') ?? '';
-          const fails = failFinal.get(id) ?? 0;
-          if (m[1] !== 'running' && fails > 0) {
-            failFinal.set(id, fails - 1);
+          const failing = m[1] === 'running' ? failRunning : failFinal;
+          const fails = failing.get(id) ?? 0;
+          if (fails > 0) {
+            failing.set(id, fails - 1);
             res.writeHead(500).end('try later');
             return;
           }
@@ -585,6 +588,19 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
         (e) => e.level === 'warn' && e.msg === 'periodic task not scheduled: no scheduler' && e.fields['taskId'] === id,
       ),
     );
+  });
+
+  it('output of a running report the server refused is sent again, in order, and none is lost', async () => {
+    const id = uid();
+    failRunning.set(id, 2);
+    await deliver({ run: [entry(id, 'echo one; sleep 1.2; echo two; sleep 1.2; echo three; sleep 1.2')] });
+    const mine = reportsFor(id);
+    const runningAt = mine.flatMap((r, i) => (r.kind === 'running' ? [i] : []));
+    const refused = new Set(runningAt.slice(0, 2)); // the first two running reports got a 500
+    const accepted = mine.filter((_, i) => !refused.has(i));
+    // What the server kept (accepted running bodies, then the final body) is the whole output once.
+    assert.equal(Buffer.concat(accepted.map((r) => r.body)).toString(), 'one\ntwo\nthree\n', JSON.stringify(mine));
+    assert.equal(mine.at(-1)!.kind, 'finish');
   });
 
   it('retries a final report answered with 500', async () => {
