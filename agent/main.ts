@@ -21,6 +21,7 @@ import { findSetpriv } from './executor/index.js';
 import { SystemPower, TaskEngine, posixRunAs, windowsRunAs, type RunAsPort } from './tasks/index.js';
 import { Scheduler, systemClock } from './scheduler/index.js';
 import { FileSender } from './files/index.js';
+import { SelfUpdate } from './update/index.js';
 
 export interface RunAgentOptions {
   config: AgentConfig;
@@ -120,9 +121,15 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
         case 'file':
           void engine.fetch({ reason: 'kickoff', taskId: kick.id });
           break;
+        case 'agent':
+          if (kick.action === 'update') {
+            void updates.checkNow('kick');
+            break;
+          }
+          log.info('kick not acted on', { kick: kick.type, action: kick.action });
+          break;
         case 'noop':
         case 'session':
-        case 'agent':
           log.info('kick not acted on', { kick: kick.type });
           break;
       }
@@ -152,7 +159,17 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
       processStartedAt: Date.now() - Math.round(process.uptime() * 1000),
       ...(config.heartbeatIntervalMs ? { intervalMs: config.heartbeatIntervalMs } : {}),
     });
-    await group.start([engine, scheduler, channel, heartbeat]);
+    // Checks for an update once a heartbeat got through, then every 30 min (updates run as a process of their own).
+    const updates = new SelfUpdate({
+      paths: config.paths,
+      version: config.version,
+      host,
+      http,
+      log,
+      serverReached: () => heartbeat.successCount > 0,
+      ...(config.updateIntervalMs ? { intervalMs: config.updateIntervalMs } : {}),
+    });
+    await group.start([engine, scheduler, channel, heartbeat, updates]);
     fetchingEnabled = true;
     log.info('Started successfully', { host, coldStart });
     o.onStarted?.();

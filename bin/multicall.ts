@@ -24,7 +24,7 @@ const PROGRAMS: Readonly<Record<string, Entry>> = {
     process.argv.splice(1, process.argv.length, 'assist_daemon', ...args);
     await import('./assist-daemon.js');
   },
-  aliyun_assist_update: notAvailable('aliyun_assist_update'),
+  aliyun_assist_update: async (args) => (await import('./aliyun-assist-update-main.js')).main(args),
   'acs-plugin-manager': notAvailable('acs-plugin-manager'),
 };
 

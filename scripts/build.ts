@@ -3,6 +3,7 @@
 //   dist/aliyun-assist.cjs   the multicall program (bin/multicall.ts): every on-instance program in
 //                            one file that needs nothing outside itself; the single binary's main
 //                            script (scripts/build-sea.ts)
+//   dist/assist.cjs          the operator CLI (bin/assist.ts), no externals
 // better-sqlite3 (native) and ws's optional native helpers stay external in the first two.
 import { chmodSync, cpSync, realpathSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
@@ -74,9 +75,21 @@ export async function bundleMulticall(outfile = 'dist/aliyun-assist.cjs'): Promi
   return out;
 }
 
+/** The operator CLI: pure JavaScript, so one file with no externals. */
+export async function bundleCli(outfile = 'dist/assist.cjs'): Promise<string> {
+  const out = resolve(ROOT, outfile);
+  await build({ ...common, entryPoints: ['bin/assist.ts'], outfile: out });
+  chmodSync(out, 0o755);
+  return out;
+}
+
 const isEntry = process.argv[1] !== undefined && realpathSync(process.argv[1]) === import.meta.filename;
 if (isEntry) {
   const started = Date.now();
-  const outputs = [...(await bundleAgentAndServer()), relative(ROOT, await bundleMulticall())];
+  const outputs = [
+    ...(await bundleAgentAndServer()),
+    relative(ROOT, await bundleMulticall()),
+    relative(ROOT, await bundleCli()),
+  ];
   console.log(`build: ${outputs.join(', ')} in ${Date.now() - started} ms`);
 }

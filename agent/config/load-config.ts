@@ -31,6 +31,8 @@ export interface AgentConfig {
   heartbeatIntervalMs: number | undefined;
   /** Where the once-per-boot marker lives (ALIYUN_ASSIST_BOOT_MARKER_DIR); default /dev/shm, emptied at boot. */
   bootMarkerDir: string | undefined;
+  /** Between update checks (ALIYUN_ASSIST_UPDATE_INTERVAL_MS); default (undefined): the stock 30 minutes. */
+  updateIntervalMs: number | undefined;
 }
 
 const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
@@ -70,6 +72,11 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
   if (heartbeatIntervalMs !== undefined && !(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs >= 100)) {
     issues.push('ALIYUN_ASSIST_HEARTBEAT_MS must be an integer >= 100');
   }
+  const ui = nonEmpty(env['ALIYUN_ASSIST_UPDATE_INTERVAL_MS']);
+  const updateIntervalMs = ui === undefined ? undefined : Number(ui);
+  if (updateIntervalMs !== undefined && !(Number.isInteger(updateIntervalMs) && updateIntervalMs >= 100)) {
+    issues.push('ALIYUN_ASSIST_UPDATE_INTERVAL_MS must be an integer >= 100');
+  }
   if (issues.length > 0) {
     throw new AgentError('CONFIG_INVALID', `invalid configuration: ${issues.join('; ')}`, { details: { issues } });
   }
@@ -83,6 +90,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
     logLevel: level as AgentConfig['logLevel'],
     heartbeatIntervalMs,
     bootMarkerDir,
+    updateIntervalMs,
   };
   return Object.freeze(config);
 }

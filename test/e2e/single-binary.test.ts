@@ -83,8 +83,11 @@ describe('single executable', () => {
     }
   });
 
-  it('says plainly which programs this version does not have, and exits 2', async () => {
-    for (const name of ['aliyun_assist_update', 'acs-plugin-manager']) {
+  it('aliyun_assist_update answers -v by its link; the program this version lacks says so and exits 2', async () => {
+    const updater = await runTo(join(outDir, 'aliyun_assist_update'), ['-v']);
+    assert.equal(updater.status, 0, updater.stderr);
+    assert.match(updater.stdout, new RegExp(AGENT_VERSION.replaceAll('.', '\\.')));
+    for (const name of ['acs-plugin-manager']) {
       const byLink = await runTo(join(outDir, name), ['--help']);
       assert.equal(byLink.status, 2);
       assert.match(byLink.stderr, new RegExp(`^${name}: not available in this version \\(${AGENT_VERSION}\\)`));
