@@ -1,47 +1,110 @@
-// The console in a real browser against a real control plane and agent: sign in with an
-// AccessKey, see the instance online, run a command, read its output, create an activation code.
+// The console in Debian's Chromium against a real control plane and a real agent: sign in with an
+// AccessKey (a wrong secret shows the API's code), run a command and read its output, preview a
+// schedule's next fire times, stop a long command, send a file (checked on disk), and create an
+// activation code. Screenshots go to test-results/console/.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startAgent } from '../harness/agent.js';
-import { ARTIFACTS, launchBrowser } from '../harness/browser.js';
 import { startControlPlane } from '../harness/control-plane.js';
+import { eventually } from '../harness/eventually.js';
+import { openConsole, openTab, panel, screenshot } from './console-helpers.js';
 
-describe('console', () => {
-  it('signs in, runs a command and shows its output', async (t) => {
+describe('console', { timeout: 120_000 }, () => {
+  it('signs in, runs, previews a schedule, stops, sends a file and creates an activation code', async (t) => {
     const h = await startControlPlane(t);
     const agent = await startAgent(t, h, { instanceName: 'console-box' });
-    const browser = await launchBrowser(t);
-    const page = await browser.newPage({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 800 } });
-    await page.goto(`https://${h.hostPort}/console/`);
+    const page = await openConsole(t, h);
 
     await page.getByLabel('AccessKeyId').fill(h.key.accessKeyId);
     await page.getByLabel('AccessKeySecret').fill('wrong-secret');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'SignatureDoesNotMatch' }).waitFor();
-
     await page.getByLabel('AccessKeySecret').fill(h.key.accessKeySecret);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    const box = page.getByLabel(new RegExp(`console-box \\(${agent.instanceId}\\)`));
-    await box.waitFor();
-    assert.equal(await box.isChecked(), true);
+    await page.getByRole('tab', { name: 'Run command', selected: true }).waitFor();
 
-    await page.getByLabel('Script (RunShellScript)').fill('echo "from the console: $((6*7))"');
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
-    await page.getByText('from the console: 42').waitFor({ timeout: 20_000 });
-    await page.screenshot({ path: join(ARTIFACTS, 'console-results.png'), fullPage: true });
+    // Run a command on the instance the picker shows online.
+    const run = panel(page, 'Run command');
+    const box = run.getByLabel(new RegExp(`console-box \\(${agent.instanceId}\\)`));
+    await box.check();
+    await run.getByLabel('Command content').fill('echo "from the console: $((6*7))"; exit 3');
+    await run.getByRole('button', { name: 'Run', exact: true }).click();
+    const results = panel(page, 'Results');
+    await results.getByText('from the console: 42').waitFor();
+    await results.getByRole('cell', { name: '3', exact: true }).first().waitFor();
+    await screenshot(page, 'results');
     const inv = await h.pop.call('DescribeInvocations', { InstanceId: agent.instanceId });
     assert.equal(inv.TotalCount, 1, 'the console went through RunCommand');
 
-    await page.getByRole('button', { name: 'Managed instances' }).click();
-    await page.getByRole('cell', { name: agent.instanceId }).waitFor();
+    // A schedule: the next five fire times of a cron expression are previewed before anything runs.
+    await openTab(page, 'Run command');
+    await run.getByLabel('On a schedule').check();
+    const freqKind = run.locator('select[name=freqKind]');
+    await freqKind.selectOption('cron');
+    await run.locator('input[name=cron]').fill('0 0 12 * * ?');
+    const preview = run.locator('#run-preview li');
+    await eventually(() => preview.count(), { until: (n) => n === 5, what: 'five previewed fire times' });
+    const times = await run
+      .locator('#run-preview time')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
+    assert.equal(times.length, 5);
+    assert.ok(times.every((x, i) => i === 0 || Date.parse(x!) - Date.parse(times[i - 1]!) === 86_400_000));
+    await screenshot(page, 'schedule-preview');
+    await run.getByLabel('Now, once').check();
 
-    await page.getByRole('button', { name: 'Activation codes' }).click();
-    await page.getByLabel('Instance name prefix').fill('web');
-    await page.getByRole('button', { name: 'Create activation code' }).click();
-    const once = page.getByRole('status');
-    await once.getByText('--ActivationCode a-').waitFor();
-    await page.screenshot({ path: join(ARTIFACTS, 'console-activation.png'), fullPage: true });
+    // Stop a long command from its results.
+    await run.getByLabel('Command content').fill('sleep 600');
+    await run.getByRole('button', { name: 'Run', exact: true }).click();
+    await results.getByRole('button', { name: 'Stop invocation' }).waitFor();
+    await eventually(
+      async () =>
+        (await h.pop.call('DescribeInvocations', { InstanceId: agent.instanceId })).Invocations.Invocation.find(
+          (i: { CommandContent: string }) => Buffer.from(i.CommandContent, 'base64').toString() === 'sleep 600',
+        )?.InvocationStatus,
+      { until: (s) => s === 'Running', what: 'the sleep to run' },
+    );
+    await results.getByRole('button', { name: 'Stop invocation' }).click();
+    const stopped = await eventually(
+      async () =>
+        (await h.pop.call('DescribeInvocations', { InstanceId: agent.instanceId })).Invocations.Invocation.find(
+          (i: { CommandContent: string }) => Buffer.from(i.CommandContent, 'base64').toString() === 'sleep 600',
+        )?.InvocationStatus,
+      { until: (s) => s === 'Stopped', timeoutMs: 20_000, what: 'the sleep to be stopped' },
+    );
+    assert.equal(stopped, 'Stopped');
+    await results.getByRole('cell', { name: 'Stopped', exact: true }).first().waitFor();
+
+    // Send a file and find it on disk.
+    const dir = mkdtempSync(join(tmpdir(), 'oca-console-file-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const files = await openTab(page, 'File sends');
+    await files.getByLabel('File name').fill('from-console.txt');
+    await files.getByLabel('Target directory').fill(dir);
+    await files.getByLabel('Content').fill('sent from the console\n');
+    await files.getByLabel(new RegExp(`console-box \\(${agent.instanceId}\\)`)).check();
+    await files.getByRole('button', { name: 'Send file' }).click();
+    await eventually(() => readFileSync(join(dir, 'from-console.txt'), 'utf8'), {
+      until: (s) => s === 'sent from the console\n',
+      what: 'the file on disk',
+    });
+    await files.getByText('Success').first().waitFor();
+    await screenshot(page, 'file-sends');
+
+    // Managed instances and a new activation code, shown once with how to register.
+    const instances = await openTab(page, 'Managed instances');
+    await instances.getByRole('cell', { name: agent.instanceId, exact: true }).waitFor();
+    await instances.getByRole('button', { name: `Deregister ${agent.instanceId}` }).waitFor();
+    const activations = await openTab(page, 'Activation codes');
+    await activations.getByLabel('Instance name prefix').fill('web');
+    await activations.getByRole('button', { name: 'Create activation code' }).click();
+    await activations
+      .getByText(/--ActivationCode a-/)
+      .first()
+      .waitFor();
+    await screenshot(page, 'activation');
     const acts = await h.pop.call('DescribeActivations', { InstanceName: 'web' });
     assert.equal(acts.TotalCount, 1);
   });
