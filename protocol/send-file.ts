@@ -29,6 +29,14 @@ export interface SendFileEntry {
   output: Record<string, unknown>;
 }
 
+/** A plain file name: not empty, no separators, not `.` or `..`, no NUL (checked by both ends). */
+export function isPlainFileName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+/** Standard padded base64, the only form the content travels in; Buffer.from alone accepts anything. */
+export const isStrictBase64 = (s: string): boolean => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+
 /** The signature of a file's base64 content: hex MD5 of the base64 string. */
 export const sendFileSignature = (content64: string): string => createHash('md5').update(content64).digest('hex');
 

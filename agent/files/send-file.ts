@@ -5,6 +5,8 @@
 // is refused, so nothing is written outside the directory the operator named.
 import { isAbsolute, posix, win32 } from 'node:path';
 import {
+  isPlainFileName,
+  isStrictBase64,
   sendFileSignature,
   type SendFileFinishCode,
   type SendFileInvalidParam,
@@ -25,10 +27,7 @@ export interface FileSenderOptions {
 
 export const DEFAULT_FILE_MODE = 0o644;
 
-/** A plain file name: not empty, no separators, not `.` or `..`, no NUL. */
-export function isPlainFileName(name: string): boolean {
-  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
-}
+export { isPlainFileName };
 
 /** An absolute directory without `..` segments or NUL, for the given platform. */
 export function isSafeDestination(dir: string, platform: NodeJS.Platform): boolean {
@@ -38,10 +37,7 @@ export function isSafeDestination(dir: string, platform: NodeJS.Platform): boole
 
 /** Standard padded base64, the only form the server sends; Buffer.from alone accepts anything. */
 export function decodeStrictBase64(s: string): Buffer | undefined {
-  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
-    return undefined;
-  }
-  return Buffer.from(s, 'base64');
+  return isStrictBase64(s) ? Buffer.from(s, 'base64') : undefined;
 }
 
 /** `mode`: 3 or 4 octal digits, or empty for 0644. */

@@ -14,11 +14,10 @@ export class DeliverySweeper {
 
   /** Sweeps every quarter of the delivery window, between 100 ms and 5 s apart. */
   constructor(invocations: InvocationService, log: Log, o: { files?: FileSendService; intervalMs?: number } = {}) {
-    const intervalMs = o.intervalMs;
     this.#invocations = invocations;
     this.#files = o.files;
     this.#log = log;
-    this.#intervalMs = intervalMs ?? Math.min(5_000, Math.max(100, Math.floor(invocations.deliveryTimeoutMs / 4)));
+    this.#intervalMs = o.intervalMs ?? Math.min(5_000, Math.max(100, Math.floor(invocations.deliveryTimeoutMs / 4)));
   }
 
   start(): void {

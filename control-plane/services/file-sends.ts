@@ -4,6 +4,8 @@
 import { createHash } from 'node:crypto';
 import {
   formatKick,
+  isPlainFileName,
+  isStrictBase64,
   sendFileSignature,
   type SendFileEntry,
   type SendFileInvalidParam,
@@ -65,8 +67,6 @@ const FINISH_FAILURE: Record<number, { code: string; info: string }> = {
   4: { code: 'DirectoryCreateFailed', info: 'The agent could not create the target directory' },
 };
 
-/** A plain file name: not empty, no separators, not `.` or `..`, no NUL (the agent checks again). */
-const isPlainFileName = (n: string) => n !== '.' && n !== '..' && !/[/\\\0]/.test(n);
 /** Absolute on Linux (`/…`) or Windows (`C:\…`), without `..` segments. */
 const isAbsoluteDir = (d: string) =>
   (d.startsWith('/') || /^[A-Za-z]:[\\/]/.test(d)) && !d.includes('\0') && !d.split(/[/\\]/).includes('..');
@@ -90,7 +90,7 @@ function checkInput(i: SendFileInput, limits: FileSendLimits) {
   }
   let bytes: Buffer;
   if (i.contentType === 'Base64') {
-    if (i.content.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(i.content)) {
+    if (!isStrictBase64(i.content)) {
       throw new ApiError('InvalidParameter.Content', 'Content is not valid base64 (ContentType is Base64).');
     }
     bytes = Buffer.from(i.content, 'base64');
