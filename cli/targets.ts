@@ -45,13 +45,18 @@ export function splitIds(values: readonly string[]): string[] {
   ];
 }
 
-/** Every managed instance (all pages). */
-export async function listManagedInstances(api: ApiClient): Promise<ManagedInstance[]> {
+/** Every managed instance the filter picks (all pages); the server filters, so only matches travel. */
+export async function listManagedInstances(
+  api: ApiClient,
+  filter: { online?: boolean; name?: string } = {},
+): Promise<ManagedInstance[]> {
   const all: ManagedInstance[] = [];
   for (let page = 1; ; page++) {
     const r = await api.call<{ TotalCount: number; Instances: ManagedInstance[] }>('DescribeManagedInstances', {
       PageNumber: page,
       PageSize: 50,
+      ...(filter.online ? { Connected: 'true' } : {}),
+      ...(filter.name ? { InstanceName: filter.name } : {}),
     });
     all.push(...r.Instances);
     if (r.Instances.length === 0 || all.length >= r.TotalCount) {
@@ -77,7 +82,7 @@ export async function resolveTargets(api: ApiClient, f: TargetFlags): Promise<st
     return ids;
   }
   const tags = parseKeyValues(f.tag ?? [], 'tag');
-  const picked = (await listManagedInstances(api)).filter(
+  const picked = (await listManagedInstances(api, { online: true })).filter(
     (i) => i.Connected && tags.every(([k, v]) => i.Tags.some((t) => t.TagKey === k && t.TagValue === v)),
   );
   if (picked.length === 0) {

@@ -9,6 +9,7 @@ import { printJson } from './shared.js';
 
 interface InstancesArgs extends GlobalArgs {
   online: boolean;
+  name?: string;
   json: boolean;
 }
 
@@ -27,6 +28,7 @@ export function instancesCommand<T>(y: Argv<T>, ctx: Context): Argv<T> {
     (c) =>
       c
         .option('online', { type: 'boolean', default: false, describe: 'only instances whose agent is online' })
+        .option('name', { type: 'string', describe: 'only instances with this name (`*` matches any characters)' })
         .option('json', { type: 'boolean', default: false, describe: 'print the instances as JSON' }),
     (a) => instances(ctx, a as unknown as InstancesArgs),
   );
@@ -48,7 +50,7 @@ async function statusOf(api: ApiClient, ids: string[]): Promise<Map<string, Assi
 
 async function instances(ctx: Context, a: InstancesArgs): Promise<void> {
   const api = ctx.api(a);
-  const list = (await listManagedInstances(api)).filter((i) => !a.online || i.Connected);
+  const list = await listManagedInstances(api, { online: a.online, ...(a.name ? { name: a.name } : {}) });
   const status = await statusOf(
     api,
     list.map((i) => i.InstanceId),

@@ -28,6 +28,10 @@ export class NotifyGateway implements AgentNotifier {
     return this.#sockets.get(instanceId)?.readyState === WebSocket.OPEN;
   }
 
+  connectedIds(): string[] {
+    return [...this.#sockets].filter(([, ws]) => ws.readyState === WebSocket.OPEN).map(([id]) => id);
+  }
+
   kick(instanceId: string, message: string): boolean {
     const ws = this.#sockets.get(instanceId);
     if (ws?.readyState !== WebSocket.OPEN) {

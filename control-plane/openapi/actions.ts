@@ -271,7 +271,10 @@ export const ACTIONS: Record<string, Action> = {
   },
 
   async DescribeManagedInstances(p, d) {
-    const f: Parameters<InstanceService['describeManaged']>[0] = { instanceIds: p.list('InstanceId'), ...p.page() };
+    const f: Parameters<InstanceService['describeManaged']>[0] = {
+      instanceIds: p.list('InstanceId'),
+      paging: p.paging(),
+    };
     const name = p.optStr('InstanceName');
     const activationId = p.optStr('ActivationId');
     const os = p.optStr('OsType');

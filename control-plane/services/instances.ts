@@ -1,7 +1,25 @@
 // Managed instances: identity for signature checks, heartbeats, deregistration and listings.
-import type { Db, InstanceTable } from '../store/index.js';
+import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { Database, Db, InstanceTable } from '../store/index.js';
 import { ApiError, invalid, isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
+import { pageOf, windowOf, type Paging } from './paging.js';
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- kysely's type for "nothing selected yet"
+type InstanceQuery = SelectQueryBuilder<Database, 'instances', {}>;
+
+/** The filters DescribeManagedInstances and DescribeCloudAssistantStatus share. */
+interface ListFilter {
+  instanceIds: string[];
+  instanceName?: string;
+  activationId?: string;
+  osType?: string;
+}
+
+/** `*` in an InstanceName is a wildcard (as in ECS DescribeInstances); SQL's own wildcards are literal. */
+function likePattern(name: string): string {
+  return name.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+}
 
 export interface InstanceIdentity {
   instanceId: string;
@@ -100,28 +118,16 @@ export class InstanceService {
     return this.#notifier.isConnected(inst.instance_id);
   }
 
-  async describeManaged(f: {
-    instanceIds: string[];
-    instanceName?: string;
-    activationId?: string;
-    osType?: string;
-    connected?: boolean;
-    pageNumber: number;
-    pageSize: number;
-  }) {
-    const rows = await this.#list(f);
-    const counts = await this.#invocationCounts(rows.map((r) => r.instance_id));
-    const all = rows
-      .map((r) => ({ r, online: this.isOnline(r) }))
-      .filter((x) => f.connected === undefined || x.online === f.connected);
-    const page = all.slice((f.pageNumber - 1) * f.pageSize, f.pageNumber * f.pageSize);
+  async describeManaged(f: ListFilter & { connected?: boolean; paging: Paging }) {
+    const q = this.#filtered(f);
+    const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const { rows: page, fields } = await this.#page(q, f.paging, Number(n));
+    const counts = await this.#invocationCounts(page.map((r) => r.instance_id));
     return {
-      TotalCount: all.length,
-      PageNumber: f.pageNumber,
-      PageSize: f.pageSize,
-      Instances: page.map(({ r, online }) => ({
+      ...fields,
+      Instances: page.map((r) => ({
         ...managedView(r, counts.get(r.instance_id) ?? 0),
-        Connected: online,
+        Connected: this.isOnline(r),
         Tags: (JSON.parse(r.tags) as { key: string; value: string }[]).map((t) => ({
           TagKey: t.key,
           TagValue: t.value,
@@ -161,15 +167,15 @@ export class InstanceService {
     return { Instance: { InstanceId: instanceId, InstanceName: instanceName } };
   }
 
-  async describeAssistantStatus(f: { instanceIds: string[]; osType?: string; pageNumber: number; pageSize: number }) {
-    const rows = await this.#list(f);
-    const page = rows.slice((f.pageNumber - 1) * f.pageSize, f.pageNumber * f.pageSize);
-    const counts = await this.#invocationCounts(page.map((r) => r.instance_id));
-    const active = await this.#activeCounts(page.map((r) => r.instance_id));
+  async describeAssistantStatus(f: ListFilter & { pageNumber: number; pageSize: number }) {
+    const q = this.#filtered(f);
+    const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const paging: Paging = { mode: 'page', pageNumber: f.pageNumber, pageSize: f.pageSize };
+    const { rows: page, fields } = await this.#page(q, paging, Number(n));
+    const ids = page.map((r) => r.instance_id);
+    const [counts, active] = await Promise.all([this.#invocationCounts(ids), this.#activeCounts(ids)]);
     return {
-      TotalCount: rows.length,
-      PageNumber: f.pageNumber,
-      PageSize: f.pageSize,
+      ...fields,
       InstanceCloudAssistantStatusSet: {
         InstanceCloudAssistantStatus: page.map((r) => ({
           ActiveTaskCount: active.get(r.instance_id) ?? 0,
@@ -186,13 +192,20 @@ export class InstanceService {
     };
   }
 
-  async #list(f: { instanceIds: string[]; instanceName?: string; activationId?: string; osType?: string }) {
-    let q = this.#db.selectFrom('instances').selectAll().where('deregistered_at', 'is', null);
+  /**
+   * The live instances a listing asks for, as one SQL query, so a fleet of any size is counted and
+   * paged by the store. "Connected" lives in the gateway's memory, so its ids go in as one JSON
+   * parameter (one bound value however many agents are connected).
+   */
+  #filtered(f: ListFilter & { connected?: boolean }): InstanceQuery {
+    let q = this.#db.selectFrom('instances').where('deregistered_at', 'is', null);
     if (f.instanceIds.length > 0) {
       q = q.where('instance_id', 'in', f.instanceIds);
     }
     if (f.instanceName) {
-      q = q.where('instance_name', '=', f.instanceName);
+      q = f.instanceName.includes('*')
+        ? q.where(sql<SqlBool>`instance_name LIKE ${likePattern(f.instanceName)} ESCAPE '\\'`)
+        : q.where('instance_name', '=', f.instanceName);
     }
     if (f.activationId) {
       q = q.where('activation_id', '=', f.activationId);
@@ -200,7 +213,29 @@ export class InstanceService {
     if (f.osType) {
       q = q.where('os_type', '=', f.osType.toLowerCase());
     }
-    return q.orderBy('registered_at', 'desc').execute();
+    if (f.connected !== undefined) {
+      const ids = JSON.stringify(this.#notifier.connectedIds());
+      q = q.where(
+        f.connected
+          ? sql<SqlBool>`instance_id IN (SELECT value FROM json_each(${ids}))`
+          : sql<SqlBool>`instance_id NOT IN (SELECT value FROM json_each(${ids}))`,
+      );
+    }
+    return q;
+  }
+
+  /** Newest registration first; the NextToken is the last row's (registered_at, instance_id). */
+  async #page(q: InstanceQuery, paging: Paging, totalCount: number) {
+    const w = windowOf(paging, ['number', 'string']);
+    let rq = q.selectAll().orderBy('registered_at', 'desc').orderBy('instance_id', 'desc');
+    if (w.after) {
+      const [at, id] = w.after as [number, string];
+      rq = rq.where((eb) =>
+        eb.or([eb('registered_at', '<', at), eb.and([eb('registered_at', '=', at), eb('instance_id', '<', id)])]),
+      );
+    }
+    const rows = await rq.limit(w.limit).offset(w.offset).execute();
+    return pageOf(paging, rows, totalCount, (r) => [r.registered_at, r.instance_id]);
   }
 
   async #invocationCounts(ids: string[]): Promise<Map<string, number>> {

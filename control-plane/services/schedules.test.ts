@@ -18,6 +18,7 @@ async function setup(connected = true) {
     db,
     {
       isConnected: () => connected,
+      connectedIds: () => [],
       kick: (id, m) => (kicks.push(`${id} ${m}`), connected),
       disconnect: () => {},
     },

@@ -281,11 +281,26 @@ const fileSends: Migration = {
   },
 };
 
+/** Fleet listings (DescribeManagedInstances) sort live instances by registration and filter by name. */
+const instanceListing: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createIndex('instances_live_registered')
+      .on('instances')
+      .columns(['registered_at', 'instance_id'])
+      .where(sql.ref('deregistered_at'), 'is', null)
+      .execute();
+    await db.schema.createIndex('instances_name').on('instances').column('instance_name').execute();
+    await db.schema.createIndex('instances_activation').on('instances').column('activation_id').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_commands_and_stop': commandsAndStop,
   '0004_schedules': schedules,
   '0005_file_sends': fileSends,
+  '0006_instance_listing': instanceListing,
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

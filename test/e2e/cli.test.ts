@@ -225,6 +225,14 @@ describe('assist CLI end to end', () => {
     const me = list.find((i) => i.InstanceId === agent.instanceId);
     assert.equal(me?.Connected, true);
     assert.ok(me?.AgentVersion);
+    const named = await assist(['instances', '--online', '--name', 'cli-*', '--json']);
+    assert.deepEqual(
+      (JSON.parse(named.stdout) as { InstanceId: string }[]).map((i) => i.InstanceId),
+      [agent.instanceId],
+      show(named),
+    );
+    const none = await assist(['instances', '--name', 'no-such-*', '--json']);
+    assert.deepEqual(JSON.parse(none.stdout), [], show(none));
   });
 
   it('activation create prints a code and how to register with it', async () => {

@@ -1,7 +1,8 @@
 // The console in Debian's Chromium against a real control plane and a real agent: sign in with an
-// AccessKey (a wrong secret shows the API's code), run a command and read its output, preview a
-// schedule's next fire times, stop a long command, send a file (checked on disk), and create an
-// activation code. Screenshots go to test-results/console/.
+// AccessKey (a wrong secret shows the API's code), create an activation code and register a real
+// agent with what the page showed, run a command and read its output, preview a schedule's next
+// fire times, stop a long command, and send a file (checked on disk). Screenshots go to
+// test-results/console/.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,8 @@ import { eventually } from '../harness/eventually.js';
 import { openConsole, openTab, panel, screenshot } from './console-helpers.js';
 
 describe('console', { timeout: 120_000 }, () => {
-  it('signs in, runs, previews a schedule, stops, sends a file and creates an activation code', async (t) => {
+  it('signs in, activates and registers an agent, runs, previews a schedule, stops and sends a file', async (t) => {
     const h = await startControlPlane(t);
-    const agent = await startAgent(t, h, { instanceName: 'console-box' });
     const page = await openConsole(t, h);
 
     await page.getByLabel('AccessKeyId').fill(h.key.accessKeyId);
@@ -26,8 +26,34 @@ describe('console', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('tab', { name: 'Run command', selected: true }).waitFor();
 
+    // A new activation code, shown once with how to register; a real agent registers with it.
+    const activations = await openTab(page, 'Activation codes');
+    await activations.getByLabel('Instance name prefix').fill('console');
+    await activations.getByLabel('Instances', { exact: true }).fill('1');
+    await activations.getByRole('button', { name: 'Create activation code' }).click();
+    const once = activations.getByRole('region', { name: 'New activation code: shown once' });
+    await once.waitFor();
+    const shown = (term: string) => once.locator(`dt:text-is("${term}") + dd`).innerText();
+    const activation = { id: await shown('ActivationId'), code: await shown('ActivationCode') };
+    const register = await once
+      .getByText(`--ActivationCode ${activation.code} --ActivationId ${activation.id}`)
+      .innerText();
+    assert.ok(register.startsWith(`ALIYUN_ASSIST_SERVER_HOST=${h.hostPort} aliyun-service --register`), register);
+    await screenshot(page, 'activation');
+    const agent = await startAgent(t, h, { instanceName: 'console-box', activation });
+    const acts = await h.pop.call('DescribeActivations', { ActivationId: activation.id });
+    assert.equal(acts.ActivationList[0].RegisteredCount, 1, 'the agent used the code the console showed');
+    await once.getByRole('button', { name: 'Done, hide the code' }).click();
+    assert.equal(await once.count(), 0, 'the code is gone from the page');
+
+    // The new instance is listed, online.
+    const instances = await openTab(page, 'Managed instances');
+    const row = instances.getByRole('row').filter({ hasText: agent.instanceId });
+    await row.getByText('Online', { exact: true }).waitFor();
+    await row.getByRole('cell', { name: 'console-box', exact: true }).waitFor();
+
     // Run a command on the instance the picker shows online.
-    const run = panel(page, 'Run command');
+    const run = await openTab(page, 'Run command');
     const box = run.getByLabel(new RegExp(`console-box \\(${agent.instanceId}\\)`));
     await box.check();
     await run.getByLabel('Command content').fill('echo "from the console: $((6*7))"; exit 3');
@@ -92,20 +118,5 @@ describe('console', { timeout: 120_000 }, () => {
     });
     await files.getByText('Success').first().waitFor();
     await screenshot(page, 'file-sends');
-
-    // Managed instances and a new activation code, shown once with how to register.
-    const instances = await openTab(page, 'Managed instances');
-    await instances.getByRole('cell', { name: agent.instanceId, exact: true }).waitFor();
-    await instances.getByRole('button', { name: `Deregister ${agent.instanceId}` }).waitFor();
-    const activations = await openTab(page, 'Activation codes');
-    await activations.getByLabel('Instance name prefix').fill('web');
-    await activations.getByRole('button', { name: 'Create activation code' }).click();
-    await activations
-      .getByText(/--ActivationCode a-/)
-      .first()
-      .waitFor();
-    await screenshot(page, 'activation');
-    const acts = await h.pop.call('DescribeActivations', { InstanceName: 'web' });
-    assert.equal(acts.TotalCount, 1);
   });
 });

@@ -49,7 +49,13 @@ export function runAgentCli(
   });
 }
 
-export async function registerAgent(t: Cleanup, h: TestControlPlane, o: { instanceName?: string } = {}) {
+/** `activation`: a code made elsewhere (the console, the CLI); without it one is created here. */
+export interface RegisterOptions {
+  instanceName?: string;
+  activation?: { code: string; id: string };
+}
+
+export async function registerAgent(t: Cleanup, h: TestControlPlane, o: RegisterOptions = {}) {
   const installDir = mkdtempSync(join(tmpdir(), 'oca-agent-'));
   t.after(() => rmSync(installDir, { recursive: true, force: true }));
   const env = {
@@ -57,7 +63,9 @@ export async function registerAgent(t: Cleanup, h: TestControlPlane, o: { instan
     ALIYUN_ASSIST_CERT_PATH: h.caPath,
     ALIYUN_ASSIST_INSTALL_DIR: installDir,
   };
-  const act = await h.pop.call('CreateActivation', { InstanceCount: 1, TimeToLiveInHours: 1 });
+  const act = o.activation
+    ? { ActivationCode: o.activation.code, ActivationId: o.activation.id }
+    : await h.pop.call('CreateActivation', { InstanceCount: 1, TimeToLiveInHours: 1 });
   const r = await runAgentCli(
     [
       '--register',
@@ -81,7 +89,7 @@ export async function registerAgent(t: Cleanup, h: TestControlPlane, o: { instan
 export async function startAgent(
   t: Cleanup,
   h: TestControlPlane,
-  o: { instanceName?: string; env?: Record<string, string> } = {},
+  o: RegisterOptions & { env?: Record<string, string> } = {},
 ): Promise<TestAgent> {
   const reg = await registerAgent(t, h, o);
   Object.assign(reg.env, o.env);

@@ -75,13 +75,21 @@ export function createActivationsPage(ctx: ConsoleContext): Page {
               ? ''
               : h(
                   'button',
-                  { type: 'button', onclick: () => void guarded(error, () => act('DisableActivation', a)) },
-                  `Disable ${a.ActivationId}`,
+                  {
+                    type: 'button',
+                    'aria-label': `Disable ${a.ActivationId}`,
+                    onclick: () => void guarded(error, () => act('DisableActivation', a)),
+                  },
+                  'Disable',
                 ),
             h(
               'button',
-              { type: 'button', onclick: () => void guarded(error, () => act('DeleteActivation', a)) },
-              `Delete ${a.ActivationId}`,
+              {
+                type: 'button',
+                'aria-label': `Delete ${a.ActivationId}`,
+                onclick: () => void guarded(error, () => act('DeleteActivation', a)),
+              },
+              'Delete',
             ),
           ),
         ]),
@@ -114,7 +122,10 @@ export function createActivationsPage(ctx: ConsoleContext): Page {
         Description: get('description'),
       })) as { ActivationId: string; ActivationCode: string; InstallScripts?: InstallScripts };
       const s = r.InstallScripts ?? {};
-      const register = `aliyun-service --register --RegionId cn-local --ActivationCode ${r.ActivationCode} --ActivationId ${r.ActivationId}`;
+      // The host comes first: without it the agent would register with Alibaba Cloud's endpoints.
+      const register =
+        `ALIYUN_ASSIST_SERVER_HOST=${location.host} aliyun-service --register --RegionId cn-local` +
+        ` --ActivationCode ${r.ActivationCode} --ActivationId ${r.ActivationId}`;
       created.replaceChildren(
         h(
           'section',
@@ -126,7 +137,14 @@ export function createActivationsPage(ctx: ConsoleContext): Page {
           s.LinuxCommand ? secretBlock('Linux one-line install', s.LinuxCommand, 'Copy Linux one-liner') : '',
           s.Linux ? secretBlock('Linux install script', s.Linux, 'Copy Linux script') : '',
           s.Windows ? secretBlock('Windows install script (PowerShell)', s.Windows, 'Copy Windows script') : '',
-          s.Linux ? '' : secretBlock('Register an installed agent', register, 'Copy register command'),
+          s.Linux ? '' : secretBlock('Register an installed agent (as root)', register, 'Copy register command'),
+          s.Linux
+            ? ''
+            : h(
+                'p',
+                { class: 'hint' },
+                "Set ALIYUN_ASSIST_CERT_PATH to the control plane's CA certificate if it is not publicly trusted.",
+              ),
           h('button', { type: 'button', onclick: () => created.replaceChildren() }, 'Done, hide the code'),
         ),
       );

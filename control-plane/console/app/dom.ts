@@ -74,6 +74,7 @@ const STATUS_CLASS: Record<string, string> = {
   Finished: 'ok',
   true: 'ok',
   Online: 'ok',
+  Active: 'ok',
   Running: 'busy',
   Pending: 'busy',
   Scheduled: 'busy',

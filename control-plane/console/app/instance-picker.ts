@@ -49,7 +49,7 @@ export class InstancePicker {
       h(
         'div',
         { class: 'row' },
-        h('label', { for: this.#search.id }, 'Search instances (id or exact name)'),
+        h('label', { for: this.#search.id }, 'Search instances (id or name)'),
         this.#search,
         h('label', { for: this.#online.id }, 'Status'),
         this.#online,

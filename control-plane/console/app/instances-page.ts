@@ -65,8 +65,13 @@ export function createInstancesPage(ctx: ConsoleContext): Page {
           time(i.RegistrationTime),
           h(
             'button',
-            { type: 'button', onclick: () => void guarded(error, () => deregister(i)) },
-            `Deregister ${i.InstanceId}`,
+            // The id is in the accessible name (which row), not on screen (the row shows it).
+            {
+              type: 'button',
+              'aria-label': `Deregister ${i.InstanceId}`,
+              onclick: () => void guarded(error, () => deregister(i)),
+            },
+            'Deregister',
           ),
         ]),
         'No instance matches.',

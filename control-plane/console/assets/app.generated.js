@@ -54,6 +54,7 @@ var STATUS_CLASS = {
   Finished: 'ok',
   true: 'ok',
   Online: 'ok',
+  Active: 'ok',
   Running: 'busy',
   Pending: 'busy',
   Scheduled: 'busy',
@@ -152,13 +153,21 @@ function createActivationsPage(ctx2) {
               ? ''
               : h(
                   'button',
-                  { type: 'button', onclick: () => void guarded(error, () => act('DisableActivation', a)) },
-                  `Disable ${a.ActivationId}`,
+                  {
+                    type: 'button',
+                    'aria-label': `Disable ${a.ActivationId}`,
+                    onclick: () => void guarded(error, () => act('DisableActivation', a)),
+                  },
+                  'Disable',
                 ),
             h(
               'button',
-              { type: 'button', onclick: () => void guarded(error, () => act('DeleteActivation', a)) },
-              `Delete ${a.ActivationId}`,
+              {
+                type: 'button',
+                'aria-label': `Delete ${a.ActivationId}`,
+                onclick: () => void guarded(error, () => act('DeleteActivation', a)),
+              },
+              'Delete',
             ),
           ),
         ]),
@@ -189,7 +198,7 @@ function createActivationsPage(ctx2) {
         Description: get('description'),
       });
       const s = r.InstallScripts ?? {};
-      const register = `aliyun-service --register --RegionId cn-local --ActivationCode ${r.ActivationCode} --ActivationId ${r.ActivationId}`;
+      const register = `ALIYUN_ASSIST_SERVER_HOST=${location.host} aliyun-service --register --RegionId cn-local --ActivationCode ${r.ActivationCode} --ActivationId ${r.ActivationId}`;
       created.replaceChildren(
         h(
           'section',
@@ -201,7 +210,14 @@ function createActivationsPage(ctx2) {
           s.LinuxCommand ? secretBlock('Linux one-line install', s.LinuxCommand, 'Copy Linux one-liner') : '',
           s.Linux ? secretBlock('Linux install script', s.Linux, 'Copy Linux script') : '',
           s.Windows ? secretBlock('Windows install script (PowerShell)', s.Windows, 'Copy Windows script') : '',
-          s.Linux ? '' : secretBlock('Register an installed agent', register, 'Copy register command'),
+          s.Linux ? '' : secretBlock('Register an installed agent (as root)', register, 'Copy register command'),
+          s.Linux
+            ? ''
+            : h(
+                'p',
+                { class: 'hint' },
+                "Set ALIYUN_ASSIST_CERT_PATH to the control plane's CA certificate if it is not publicly trusted.",
+              ),
           h('button', { type: 'button', onclick: () => created.replaceChildren() }, 'Done, hide the code'),
         ),
       );
@@ -281,12 +297,18 @@ function instanceQuery(search, online, pageNumber, pageSize) {
   const term = search.trim();
   const params = { PageNumber: pageNumber, PageSize: pageSize };
   if (term !== '') {
-    Object.assign(params, /^(mi|i)-[\w-]+$/.test(term) ? listParam('InstanceId', [term]) : { InstanceName: term });
+    Object.assign(
+      params,
+      /^(mi|i)-[\w-]+$/.test(term) ? listParam('InstanceId', [term]) : { InstanceName: namePattern(term) },
+    );
   }
   if (online !== 'all') {
     params['Connected'] = String(online === 'online');
   }
   return params;
+}
+function namePattern(term) {
+  return term.includes('*') ? term : `*${term}*`;
 }
 
 // control-plane/console/app/instance-picker.ts
@@ -324,7 +346,7 @@ var InstancePicker = class {
       h(
         'div',
         { class: 'row' },
-        h('label', { for: this.#search.id }, 'Search instances (id or exact name)'),
+        h('label', { for: this.#search.id }, 'Search instances (id or name)'),
         this.#search,
         h('label', { for: this.#online.id }, 'Status'),
         this.#online,
@@ -672,8 +694,13 @@ function createInstancesPage(ctx2) {
           time(i.RegistrationTime),
           h(
             'button',
-            { type: 'button', onclick: () => void guarded(error, () => deregister(i)) },
-            `Deregister ${i.InstanceId}`,
+            // The id is in the accessible name (which row), not on screen (the row shows it).
+            {
+              type: 'button',
+              'aria-label': `Deregister ${i.InstanceId}`,
+              onclick: () => void guarded(error, () => deregister(i)),
+            },
+            'Deregister',
           ),
         ]),
         'No instance matches.',
