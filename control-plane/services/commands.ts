@@ -13,7 +13,7 @@ import {
   encodeContent,
   parameterNames,
 } from './command-content.js';
-import { pageOf, windowOf, type Paging } from './paging.js';
+import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
 import {
   findPublicCommand,
   isPublicCommandId,
@@ -314,10 +314,7 @@ export class CommandService {
     const w = windowOf(f.paging, ['number', 'string']);
     let rq = q.selectAll().orderBy('created_at', 'desc').orderBy('command_id', 'desc');
     if (w.after) {
-      const [c, id] = w.after as [number, string];
-      rq = rq.where((eb) =>
-        eb.or([eb('created_at', '<', c), eb.and([eb('created_at', '=', c), eb('command_id', '<', id)])]),
-      );
+      rq = rq.where(afterKey('created_at', 'command_id', w.after));
     }
     const rows = await rq.limit(w.limit).offset(w.offset).execute();
     const { rows: page, fields } = pageOf(f.paging, rows, Number(n), (r) => [r.created_at, r.command_id]);

@@ -2,6 +2,7 @@
 // record per instance, kicks connected agents (`kick_vm file create <id>`), hands the file out on
 // the agent's next fetch exactly once, and applies the agent's finish/invalid report.
 import { createHash } from 'node:crypto';
+import { sql, type SqlBool } from 'kysely';
 import {
   formatKick,
   isPlainFileName,
@@ -11,10 +12,10 @@ import {
   type SendFileInvalidParam,
   type SendFileReport,
 } from '../../protocol/index.js';
-import type { Db, FileSendInstanceTable, FileSendTable } from '../store/index.js';
+import type { Db, FileSendInstanceTable } from '../store/index.js';
 import { ApiError, invalid, isoTime, missing, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
-import { pageOf, windowOf, type Paging } from './paging.js';
+import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
 import { hasTags, saveTags, tagView, tagsOf, validateTags, type RawTag, type TagFilter } from './tags.js';
 
 export interface SendFileInput {
@@ -139,6 +140,20 @@ function checkInput(i: SendFileInput, limits: FileSendLimits) {
   }
   return { content64, targetDir, fileMode, timeout, instanceIds, tags: validateTags(i.tags) };
 }
+
+/**
+ * sendStatusOf in SQL, for one file_sends row: DescribeSendFileResults filters and pages on it in
+ * the store. The two must agree (file-send-status.test.ts checks every mix of record statuses).
+ */
+export const sendStatusSql = sql<string>`(SELECT CASE
+  WHEN COUNT(*) = 0 THEN 'Pending'
+  WHEN SUM(CASE WHEN r.status = 'Running' THEN 1 ELSE 0 END) > 0 THEN 'Running'
+  WHEN SUM(CASE WHEN r.status = 'Pending' THEN 1 ELSE 0 END) = COUNT(*) THEN 'Pending'
+  WHEN SUM(CASE WHEN r.status = 'Pending' THEN 1 ELSE 0 END) > 0 THEN 'Running'
+  WHEN SUM(CASE WHEN r.status = 'Success' THEN 1 ELSE 0 END) = COUNT(*) THEN 'Success'
+  WHEN SUM(CASE WHEN r.status = 'Success' THEN 1 ELSE 0 END) = 0 THEN 'Failed'
+  ELSE 'PartialFailed' END
+  FROM file_send_instances r WHERE r.invoke_id = file_sends.invoke_id)`;
 
 /** The whole send's status from its records. */
 export function sendStatusOf(statuses: readonly string[]): string {
@@ -402,39 +417,23 @@ export class FileSendService {
     if (f.tags.length > 0) {
       q = q.where(hasTags('file', 'file_sends.invoke_id', f.tags));
     }
-    let rows: FileSendTable[];
-    let total: number;
-    let records: Map<string, FileSendInstanceTable[]>;
     if (f.invocationStatus) {
-      // The status is derived from the records: filter after reading them (at most a page of sends per call matter).
-      const all = await q.selectAll().orderBy('created_at', 'desc').orderBy('invoke_id', 'desc').execute();
-      records = await this.#recordsOf(all.map((r) => r.invoke_id));
-      const wanted = f.invocationStatus;
-      const matching = all.filter(
-        (r) => sendStatusOf((records.get(r.invoke_id) ?? []).map((x) => x.status)) === wanted,
-      );
-      total = matching.length;
-      const w = windowOf(f.paging, ['number', 'string']);
-      rows = matching.filter((r) => !w.after || isBefore(r, w.after)).slice(w.offset, w.offset + w.limit);
-    } else {
-      const count = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      total = Number(count.n);
-      const w = windowOf(f.paging, ['number', 'string']);
-      let sel = q.selectAll();
-      if (w.after) {
-        const [at, id] = w.after as [number, string];
-        sel = sel.where((eb) =>
-          eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('invoke_id', '<', id)])]),
-        );
-      }
-      rows = await sel
-        .orderBy('created_at', 'desc')
-        .orderBy('invoke_id', 'desc')
-        .limit(w.limit)
-        .offset(w.offset)
-        .execute();
-      records = await this.#recordsOf(rows.map((r) => r.invoke_id));
+      q = q.where(sql<SqlBool>`${sendStatusSql} = ${f.invocationStatus}`);
     }
+    const count = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = Number(count.n);
+    const w = windowOf(f.paging, ['number', 'string']);
+    let sel = q.selectAll();
+    if (w.after) {
+      sel = sel.where(afterKey('created_at', 'invoke_id', w.after));
+    }
+    const rows = await sel
+      .orderBy('created_at', 'desc')
+      .orderBy('invoke_id', 'desc')
+      .limit(w.limit)
+      .offset(w.offset)
+      .execute();
+    const records = await this.#recordsOf(rows.map((r) => r.invoke_id));
     const page = pageOf(f.paging, rows, total, (r) => [r.created_at, r.invoke_id]);
     const tags = await tagsOf(
       this.#db,
@@ -498,10 +497,4 @@ export class FileSendService {
     }
     return out;
   }
-}
-
-/** True when a send sorts after the NextToken key (newest first). */
-function isBefore(r: FileSendTable, after: readonly (string | number)[]): boolean {
-  const [at, id] = after as [number, string];
-  return r.created_at < at || (r.created_at === at && r.invoke_id < id);
 }

@@ -3,7 +3,7 @@ import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database, Db, InstanceTable } from '../store/index.js';
 import { ApiError, invalid, isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
-import { pageOf, windowOf, type Paging } from './paging.js';
+import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- kysely's type for "nothing selected yet"
 type InstanceQuery = SelectQueryBuilder<Database, 'instances', {}>;
@@ -229,10 +229,7 @@ export class InstanceService {
     const w = windowOf(paging, ['number', 'string']);
     let rq = q.selectAll().orderBy('registered_at', 'desc').orderBy('instance_id', 'desc');
     if (w.after) {
-      const [at, id] = w.after as [number, string];
-      rq = rq.where((eb) =>
-        eb.or([eb('registered_at', '<', at), eb.and([eb('registered_at', '=', at), eb('instance_id', '<', id)])]),
-      );
+      rq = rq.where(afterKey('registered_at', 'instance_id', w.after));
     }
     const rows = await rq.limit(w.limit).offset(w.offset).execute();
     return pageOf(paging, rows, totalCount, (r) => [r.registered_at, r.instance_id]);

@@ -37,7 +37,7 @@ import {
   type RecordStatus,
   type StatusCounts,
 } from './invocation-status.js';
-import { pageOf, windowOf, type Paging } from './paging.js';
+import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
 import { isPublicCommandId } from './public-commands.js';
 import {
   checkFrequency,
@@ -1217,10 +1217,7 @@ export class InvocationService {
     const w = windowOf(f.paging, ['number', 'string']);
     let rq = q.selectAll().orderBy('created_at', 'desc').orderBy('invoke_id', 'desc');
     if (w.after) {
-      const [c, id] = w.after as [number, string];
-      rq = rq.where((eb) =>
-        eb.or([eb('created_at', '<', c), eb.and([eb('created_at', '=', c), eb('invoke_id', '<', id)])]),
-      );
+      rq = rq.where(afterKey('created_at', 'invoke_id', w.after));
     }
     const rows = await rq.limit(w.limit).offset(w.offset).execute();
     const { rows: page, fields } = pageOf(f.paging, rows, Number(n), (r) => [r.created_at, r.invoke_id]);

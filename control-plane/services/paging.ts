@@ -1,6 +1,7 @@
 // Paging of Describe* calls: PageNumber/PageSize (offset) or MaxResults/NextToken (keyset), both
 // done in SQL. A NextToken is the sort key of the last row returned, so it stays valid however
 // many rows are added before it.
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { ApiError } from '../shared/index.js';
 
 export type Paging =
@@ -68,4 +69,14 @@ export function pageOf<T>(
       ...(more && last !== undefined ? { NextToken: encodeToken(keyOf(last)) } : {}),
     },
   };
+}
+
+/**
+ * The rows after a NextToken key in "newest first, then id descending" order (the order of every
+ * listing keyed by a time and an id), as a WHERE condition.
+ */
+export function afterKey(timeColumn: string, idColumn: string, after: readonly KeyPart[]): RawBuilder<SqlBool> {
+  const [at, id] = after;
+  const t = sql.ref(timeColumn);
+  return sql<SqlBool>`(${t} < ${at} OR (${t} = ${at} AND ${sql.ref(idColumn)} < ${id}))`;
 }

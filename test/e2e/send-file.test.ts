@@ -110,6 +110,17 @@ describe('SendFile end to end', () => {
     });
     assert.equal((await ended(invokeId)).InvocationStatus, 'Success');
     assert.equal(readFileSync(file, 'utf8'), 'replacement\n');
+
+    // The overall status is a filter the store applies before paging: the refused send is among the
+    // Failed ones and the replacement is not.
+    const failed = await h.pop.call('DescribeSendFileResults', { InvocationStatus: 'Failed', PageSize: 50 });
+    const failedIds = (failed.Invocations.Invocation as Send[]).map((x) => x.InvokeId);
+    assert.ok(failedIds.includes(refused.InvokeId), JSON.stringify(failedIds));
+    assert.ok(!failedIds.includes(invokeId));
+    assert.equal(failed.TotalCount, failedIds.length);
+    for (const x of failed.Invocations.Invocation as Send[]) {
+      assert.equal(x.InvocationStatus, 'Failed');
+    }
   });
 
   it('reports an unknown owner as the agent found it, and writes nothing', async () => {
