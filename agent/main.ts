@@ -17,7 +17,7 @@ import {
   ServiceGroup,
   type Logger,
 } from './shared/index.js';
-import { findSetpriv } from './executor/index.js';
+import { detectContainment, findSetpriv, type ProcessContainment } from './executor/index.js';
 import { SystemPower, TaskEngine, posixRunAs, windowsRunAs, type RunAsPort } from './tasks/index.js';
 import { Scheduler, systemClock } from './scheduler/index.js';
 import { FileSender } from './files/index.js';
@@ -72,6 +72,26 @@ function runAsPort(log: Logger): RunAsPort {
   return posixRunAs(setpriv);
 }
 
+/**
+ * How each task's process tree is confined: a cgroup v2 per task where the agent may create them
+ * (Linux, root, a writable cgroup2 hierarchy: under systemd the unit's delegated subtree), else its
+ * process group only, which a process that calls setsid leaves. Logged once, at start.
+ */
+function taskContainment(log: Logger): ProcessContainment {
+  const d = detectContainment({ warn: (msg, fields) => log.warn(msg, fields) });
+  if (d.kind === 'cgroup-v2') {
+    log.info('task containment', { kind: d.kind, cgroup: d.tasksDir, killFile: d.killFile });
+  } else if (process.platform === 'linux') {
+    log.warn('task containment: process group only; a task process that calls setsid survives Stop and Timeout', {
+      kind: d.kind,
+      reason: d.reason,
+    });
+  } else {
+    log.info('task containment', { kind: d.kind, reason: d.reason });
+  }
+  return d.containment;
+}
+
 export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
   const { config } = o;
   const log = createAgentLogger(config);
@@ -92,6 +112,7 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
   // Under the watchdog: touched from the event loop from now on, including while the server is
   // still being looked for, so a blocked loop is noticed whatever the agent is doing.
   const liveness = config.livenessFile ? new LivenessBeacon({ file: config.livenessFile }) : undefined;
+  let containment: ProcessContainment | undefined;
   try {
     await liveness?.start();
     const host = await discoverServer({ serverHost: config.serverHost, http, log, signal: o.signal });
@@ -102,7 +123,16 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
 
     const coldStart = config.bootMarkerDir ? detectColdStart(config.bootMarkerDir) : detectColdStart();
     const runAs = runAsPort(log);
-    const engine = new TaskEngine({ host, http, log, paths: config.paths, power: new SystemPower(log), runAs });
+    containment = taskContainment(log);
+    const engine = new TaskEngine({
+      host,
+      http,
+      log,
+      paths: config.paths,
+      power: new SystemPower(log),
+      runAs,
+      containment,
+    });
     // Periodic tasks (cron, rate, at) go from the engine's fetches to the scheduler's timers, whose
     // ticks run through the engine's pool.
     const scheduler = new Scheduler({ pool: engine, log, clock: systemClock });
@@ -185,6 +215,9 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     return ExitCode.Ok;
   } finally {
     await group.stop(o.stopBudgetMs ?? 10_000);
+    // Task cgroups that have emptied since their task ended; those still holding processes the
+    // tasks left running stay (the next agent removes them once empty).
+    containment?.sweep();
     await liveness?.stop();
     http.close();
     lock.release();

@@ -1,6 +1,7 @@
 // assist-server: the self-hosted control plane.
 //   assist-server [start] [--data-dir D] [--host H] [--port P]   run the server until SIGINT/SIGTERM
 //   assist-server keys create [--data-dir D] [--description T]    print a new AccessKey pair
+// Both take --database URL (or ASSIST_DATABASE): postgres://… for PostgreSQL; default SQLite in D.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hideBin } from 'yargs/helpers';
@@ -8,6 +9,8 @@ import yargs from 'yargs';
 import { buildServer } from '../control-plane/index.js';
 
 const DEFAULT_DATA_DIR = process.env['ASSIST_DATA_DIR'] ?? '/var/lib/assist-server';
+/** From the environment rather than argv when it holds a password (argv is visible in `ps`). */
+const DEFAULT_DATABASE = process.env['ASSIST_DATABASE'] || undefined;
 /** The packages scripts/build-packages writes: dist/packages of the repo (from bin/) or beside the bundle (dist/). */
 const DEFAULT_PACKAGES_DIR = [
   join(import.meta.dirname, '..', 'dist', 'packages'),
@@ -16,6 +19,7 @@ const DEFAULT_PACKAGES_DIR = [
 
 async function start(a: {
   dataDir: string;
+  database: string | undefined;
   host: string;
   port: number;
   region: string;
@@ -31,6 +35,7 @@ async function start(a: {
 }) {
   const cp = await buildServer({
     dataDir: a.dataDir,
+    ...(a.database ? { database: a.database } : {}),
     host: a.host,
     port: a.port,
     regionId: a.region,
@@ -63,8 +68,8 @@ async function start(a: {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function createKey(a: { dataDir: string; description: string }) {
-  const cp = await buildServer({ dataDir: a.dataDir, silent: true });
+async function createKey(a: { dataDir: string; database: string | undefined; description: string }) {
+  const cp = await buildServer({ dataDir: a.dataDir, ...(a.database ? { database: a.database } : {}), silent: true });
   try {
     const k = await cp.keys.create(a.description);
     console.log(JSON.stringify({ AccessKeyId: k.accessKeyId, AccessKeySecret: k.accessKeySecret }));
@@ -76,6 +81,11 @@ async function createKey(a: { dataDir: string; description: string }) {
 void yargs(hideBin(process.argv))
   .scriptName('assist-server')
   .option('data-dir', { type: 'string', default: DEFAULT_DATA_DIR, describe: 'where the database, CA and keys live' })
+  .option('database', {
+    type: 'string',
+    describe:
+      'the store: postgres://user@host:5432/db (PostgreSQL; ?pool_size=N) or an SQLite file; default: $ASSIST_DATABASE, else <data-dir>/assist.db',
+  })
   .command(
     ['start', '$0'],
     'run the control plane',
@@ -122,6 +132,7 @@ void yargs(hideBin(process.argv))
     (a) =>
       start({
         dataDir: a.dataDir,
+        database: a.database ?? DEFAULT_DATABASE,
         host: a.host,
         port: a.port,
         region: a.region,
@@ -140,7 +151,7 @@ void yargs(hideBin(process.argv))
     'keys create',
     'create an AccessKey pair for the operator API',
     (y) => y.option('description', { type: 'string', default: '' }),
-    (a) => createKey({ dataDir: a.dataDir, description: a.description }),
+    (a) => createKey({ dataDir: a.dataDir, database: a.database ?? DEFAULT_DATABASE, description: a.description }),
   )
   .strict()
   .help()

@@ -25,6 +25,7 @@ export interface InstanceResult {
 
 interface ApiResult {
   InstanceId: string;
+  CommandId?: string;
   InvocationStatus: string;
   InvokeRecordStatus: string;
   ExitCode?: number;
@@ -64,9 +65,16 @@ export function toInstanceResult(r: ApiResult): InstanceResult {
   };
 }
 
-/** Every instance's result of one invocation, sorted by instance id. */
-export async function fetchResults(api: ApiClient, invokeId: string): Promise<InstanceResult[]> {
+/** An invocation's command (every result carries it) and every instance's result. */
+export interface InvocationResults {
+  CommandId: string | undefined;
+  Results: InstanceResult[];
+}
+
+/** Every instance's result of one invocation, sorted by instance id, with the command's id. */
+export async function fetchInvocationResults(api: ApiClient, invokeId: string): Promise<InvocationResults> {
   const all: InstanceResult[] = [];
+  let commandId: string | undefined;
   let nextToken: string | undefined;
   do {
     const page = await api.call<ApiResultsPage>('DescribeInvocationResults', {
@@ -75,10 +83,20 @@ export async function fetchResults(api: ApiClient, invokeId: string): Promise<In
       MaxResults: 50,
       NextToken: nextToken,
     });
-    all.push(...page.Invocation.InvocationResults.InvocationResult.map(toInstanceResult));
+    const rows = page.Invocation.InvocationResults.InvocationResult;
+    commandId ??= rows.find((r) => r.CommandId)?.CommandId;
+    all.push(...rows.map(toInstanceResult));
     nextToken = page.Invocation.NextToken || undefined;
   } while (nextToken);
-  return all.sort((a, b) => (a.InstanceId < b.InstanceId ? -1 : a.InstanceId > b.InstanceId ? 1 : 0));
+  return {
+    CommandId: commandId,
+    Results: all.sort((a, b) => (a.InstanceId < b.InstanceId ? -1 : a.InstanceId > b.InstanceId ? 1 : 0)),
+  };
+}
+
+/** Every instance's result of one invocation, sorted by instance id. */
+export async function fetchResults(api: ApiClient, invokeId: string): Promise<InstanceResult[]> {
+  return (await fetchInvocationResults(api, invokeId)).Results;
 }
 
 export function countsOf<T>(results: T[], ended: (r: T) => boolean, ok: (r: T) => boolean): ProgressCounts {

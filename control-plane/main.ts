@@ -1,9 +1,19 @@
 // Composition root of the control plane: buildServer(options) wires store, services and edges;
 // start() listens. HTTPS serves the operator API, the luban agent API and the notify WebSocket.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { HybridAuthenticator, lubanRoutes, NotifyGateway, UpdateCatalog, updateFileRoutes } from './agent-api/index.js';
+import { sql } from 'kysely';
+import {
+  HybridAuthenticator,
+  lubanRoutes,
+  NotifyGateway,
+  refuseUpgrade,
+  UpdateCatalog,
+  updateFileRoutes,
+} from './agent-api/index.js';
+import { DISCONNECT, FleetNotifier, PgKickBus, PresenceKeeper, PresenceStore } from './cluster/index.js';
 import { consoleRoutes } from './console/index.js';
 import { packageRoutes, renderInstallScripts, type Activation } from './install/index.js';
 import { openApiRoutes } from './openapi/index.js';
@@ -17,17 +27,35 @@ import {
   FileSendService,
   InstanceService,
   InvocationService,
+  RequestIdLedger,
   type InvocationLimits,
 } from './services/index.js';
 import { createServerLogger, SecretBox, type Log } from './shared/index.js';
-import { openSqliteStore, type Db } from './store/index.js';
+import { dialectOf, openStore, type Db } from './store/index.js';
 import { ensureTls, type TlsMaterial } from './tls/index.js';
 
-/** Request line plus headers: room for the largest documented parameters, three times over for escaping. */
-const MAX_REQUEST_HEAD_BYTES = 256 * 1024;
+/**
+ * Request line plus headers. The official SDKs put every parameter in the query string, so this is
+ * what bounds one call: a RunCommand naming 20,000 instances (`&InstanceId.N=mi-…`, ~40 bytes
+ * each) or the largest documented script, percent-encoded. Callers with more use a POST form body.
+ */
+const MAX_REQUEST_HEAD_BYTES = 1024 * 1024;
+
+/** An agent's presence row lapses this long after its node last renewed it (a node that died). */
+const PRESENCE_LEASE_MS = 90_000;
+
+/** Expired agent request ids are purged this often (they expire 15 minutes after their timestamp). */
+const REQUEST_ID_PURGE_MS = 60_000;
 
 export interface ServerOptions {
   dataDir: string;
+  /**
+   * The store: `postgres://…` / `postgresql://…` (PostgreSQL, for several nodes), `sqlite:<file>` or
+   * a path (SQLite). Default: `<dataDir>/assist.db`.
+   */
+  database?: string;
+  /** How long an agent's presence row outlives its node's last renewal (default 90 s). */
+  presenceLeaseMs?: number;
   host?: string;
   port?: number;
   regionId?: string;
@@ -61,6 +89,8 @@ export interface ServerOptions {
 
 export interface ControlPlane {
   app: FastifyInstance;
+  /** This node's name in the presence table (random per start). */
+  nodeId: string;
   db: Db;
   keys: AccessKeyService;
   activations: ActivationService;
@@ -87,28 +117,30 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
       ? { certFile: o.tls.certFile, keyFile: o.tls.keyFile, ...(o.tls.caFile ? { caFile: o.tls.caFile } : {}) }
       : {}),
   });
-  const db = await openSqliteStore(join(o.dataDir, 'assist.db'));
+  const db = await openStore(o.database ?? join(o.dataDir, 'assist.db'), {
+    onPoolError: (e) => log.warn('store connection lost', { err: e.message }),
+  });
   const keys = await AccessKeyService.load(db, SecretBox.fromFile(join(o.dataDir, 'master.key')));
 
   // The gateway needs the instance service to authenticate, and services need the gateway to kick:
   // the authenticator takes a lookup function, which breaks the cycle.
-  const auth: HybridAuthenticator = new HybridAuthenticator((id: string) => instances.identity(id));
+  const requestIds = new RequestIdLedger(db);
+  const auth: HybridAuthenticator = new HybridAuthenticator((id: string) => instances.identity(id), requestIds);
   const gateway: NotifyGateway = new NotifyGateway(auth, log);
-  const instances: InstanceService = new InstanceService(db, gateway);
+  const fleet = joinFleet(db, gateway, o, log);
+  const instances: InstanceService = new InstanceService(db, fleet.notifier);
   const activations = new ActivationService(db, regionId);
   const limits: InvocationLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const invocations = new InvocationService(db, gateway, regionId, limits, {
+  const invocations = new InvocationService(db, fleet.notifier, regionId, limits, {
     accountId: o.accountId ?? DEFAULT_INVOCATION_OPTIONS.accountId,
     deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
   });
   const commands = new CommandService(db, regionId, limits);
-  const files = new FileSendService(db, gateway, regionId, {
+  const files = new FileSendService(db, fleet.notifier, regionId, {
     maxInstancesPerCall: limits.maxInstancesPerCall,
     deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
   });
   const sweeper = new DeliverySweeper(invocations, log, { files });
-  // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
-  gateway.onConnected = (id) => gateway.kick(id, 'kick_vm');
 
   // The official SDK sends every parameter in the query string: a 32 KB SendFile or a 16 KB script,
   // percent-encoded, is far past Node's 16 KiB default for the request head.
@@ -150,6 +182,7 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
       gateway,
       log,
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? 60_000,
+      regionId,
       ...(updates ? { updates } : {}),
     }),
   );
@@ -158,12 +191,13 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
   }
   app.server.on('upgrade', (req, socket, head: Buffer) => {
     if (!gateway.handleUpgrade(req, socket, head)) {
-      socket.destroy();
+      refuseUpgrade(req, socket);
     }
   });
 
   return {
     app,
+    nodeId: fleet.nodeId,
     db,
     keys,
     activations,
@@ -183,15 +217,85 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       // A wildcard address is no place to connect to: the machine's name is (a certificate SAN).
       publicHost ??= `${['0.0.0.0', '::'].includes(addr.address) ? hostname() : host}:${addr.port}`;
+      await fleet.start();
       sweeper.start();
+      requestIds.start(REQUEST_ID_PURGE_MS, (e) =>
+        log.error('request id purge failed', { err: String((e as Error)?.stack ?? e) }),
+      );
       log.info('control plane listening', { host, port: addr.port });
       return { host, port: addr.port, url: `https://${host}:${addr.port}` };
     },
     async close() {
       await sweeper.stop();
+      await requestIds.stop();
+      await fleet.stop();
       gateway.close();
       await app.close();
       await db.destroy();
+    },
+  };
+}
+
+/**
+ * This node's place in the fleet: presence of its agents in the store, and, on PostgreSQL, the kick
+ * bus to and from the other nodes. A single node (SQLite) is a fleet of one without a bus.
+ */
+function joinFleet(db: Db, gateway: NotifyGateway, o: ServerOptions, log: Log) {
+  const nodeId = `n${randomBytes(6).toString('hex')}`;
+  const presence = new PresenceStore(db, nodeId);
+  const onError = (what: string) => (e: unknown) => log.warn(what, { err: String((e as Error)?.message ?? e) });
+  const keeper = new PresenceKeeper(
+    presence,
+    o.presenceLeaseMs ?? PRESENCE_LEASE_MS,
+    onError('presence renewal failed'),
+  );
+  const bus =
+    dialectOf(db) === 'postgres'
+      ? new PgKickBus({
+          connectionString: o.database!,
+          nodeId,
+          notify: async (channel, payload) => {
+            await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+          },
+          onError: onError('kick bus connection lost'),
+        })
+      : undefined;
+  const notifier = new FleetNotifier(gateway, presence, bus, onError('kick for another node failed'));
+  gateway.onConnected = (id) => {
+    presence.hold(id, keeper.leaseFrom(Date.now())).catch(onError('presence write failed'));
+    // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
+    gateway.kick(id, 'kick_vm');
+  };
+  gateway.onDisconnected = (id) => void presence.release(id).catch(onError('presence write failed'));
+  return {
+    nodeId,
+    notifier,
+    async start(): Promise<void> {
+      if (!bus) {
+        await presence.clear(); // the only node: rows left by its previous run are stale
+      }
+      keeper.start();
+      await bus?.start({
+        kick: (ids, message) => {
+          for (const id of ids) {
+            if (message === DISCONNECT) {
+              gateway.disconnect(id);
+            } else {
+              gateway.kick(id, message);
+            }
+          }
+        },
+        resync: () => {
+          log.warn('kick bus reconnected: asking every local agent to fetch');
+          for (const id of gateway.connectedIds()) {
+            gateway.kick(id, 'kick_vm');
+          }
+        },
+      });
+    },
+    async stop(): Promise<void> {
+      await bus?.stop();
+      await keeper.stop();
     },
   };
 }

@@ -11,6 +11,17 @@ export const LubanPath = {
   deregister: '/luban/api/instance/deregister',
   metrics: '/luban/api/metrics',
   clientReport: '/luban/api/v1/exception/client_report',
+  classicRegionId: '/luban/api/classic/region-id',
+  sessionList: '/luban/api/v1/session/list',
+  sessionStatus: '/luban/api/v1/session/status',
+  sessionBackend: '/luban/session/backend',
+  pluginList: '/luban/api/v1/plugin/list',
+  pluginReportStatus: '/luban/api/v1/plugin/report_status',
+  pluginUpdateCheck: '/luban/api/v2/plugin/update_check',
+  stateConfigurations: '/luban/api/instance/list_instance_state_configurations',
+  stateTemplate: '/luban/api/instance/get_template',
+  stateReport: '/luban/api/instance/put_instance_state_report',
+  inventory: '/luban/api/instance/put_inventory',
 } as const;
 
 export const REPORT_KINDS = ['running', 'finish', 'timeout', 'error', 'stopped', 'invalid', 'verified'] as const;

@@ -1,5 +1,5 @@
 // Hybrid request signing (spec/luban-protocol.md §7.4): RSA-MD5 over instance+machine+timestamp+requestId.
-import { randomUUID, sign, verify } from 'node:crypto';
+import { randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 
 export const HybridHeader = {
   instanceId: 'x-acs-instance-id',
@@ -16,9 +16,10 @@ export function signHybrid(privateKeyPem: string, input: string): string {
   return sign('md5', Buffer.from(input), privateKeyPem).toString('base64');
 }
 
-export function verifyHybrid(publicKeyPem: string, input: string, signatureB64: string): boolean {
+/** `publicKey` may be a parsed KeyObject: parsing a PEM costs more than the verification itself. */
+export function verifyHybrid(publicKey: string | KeyObject, input: string, signatureB64: string): boolean {
   try {
-    return verify('md5', Buffer.from(input), publicKeyPem, Buffer.from(signatureB64, 'base64'));
+    return verify('md5', Buffer.from(input), publicKey, Buffer.from(signatureB64, 'base64'));
   } catch {
     return false;
   }

@@ -5,6 +5,7 @@ export * from './heartbeat.js';
 export * from './hybrid-signature.js';
 export * from './kick.js';
 export * from './register.js';
+export * from './report-bounds.js';
 export * from './reports.js';
 export * from './task-list.js';
 export { isObj, type Validated } from './validate.js';

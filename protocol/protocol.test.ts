@@ -69,11 +69,11 @@ describe('task list', () => {
       'reason=kickoff&taskId=t-9&currentTime=2&offset=0&timeZone=UTC',
     );
     const parsed = parseTaskListQuery(
-      new URLSearchParams('reason=kickoff&taskId=t-9&currentTime=2&offset=0&timeZone=UTC'),
+      new URLSearchParams('reason=kickoff&taskId=t-9&currentTime=1700000000123&offset=0&timeZone=UTC'),
     );
     assert.deepEqual(parsed, {
       ok: true,
-      value: { reason: 'kickoff', taskId: 't-9', currentTime: 2, offset: 0, timeZone: 'UTC' },
+      value: { reason: 'kickoff', taskId: 't-9', currentTime: 1700000000123, offset: 0, timeZone: 'UTC' },
     });
     assert.equal(parseTaskListQuery(new URLSearchParams('reason=poll&currentTime=x')).ok, false);
   });
@@ -149,8 +149,8 @@ describe('reports', () => {
         kind: 'stopped',
         taskId: 't-1',
         invokeVersion: 2,
-        start: 5,
-        end: 6,
+        start: 1700000000005,
+        end: 1700000000006,
         exitCode: 9,
         dropped: 1,
         result: 'completed',
@@ -160,8 +160,8 @@ describe('reports', () => {
       kind: 'stopped',
       taskId: 't-1',
       invokeVersion: 2,
-      start: 5,
-      end: 6,
+      start: 1700000000005,
+      end: 1700000000006,
       exitCode: 9,
       dropped: 1,
       result: 'completed',

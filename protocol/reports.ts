@@ -1,5 +1,13 @@
 // Task report queries (spec/luban-protocol.md §5.5–5.7): metadata in the query, output as the raw body.
 import type { ReportKind } from './endpoints.js';
+import {
+  DROPPED_MAX,
+  EXIT_CODE_MAX,
+  EXIT_CODE_MIN,
+  INVOKE_VERSION_MAX,
+  QueryNumbers,
+  UTC_OFFSET_MAX_S,
+} from './report-bounds.js';
 
 export interface ReportBase {
   taskId: string;
@@ -92,55 +100,58 @@ export function buildReportQuery(r: Report): string {
   }
 }
 
-/** Server side: read a report back from its query. Lenient about numbers, as the stock server must be. */
-export function parseReportQuery(kind: ReportKind, q: URLSearchParams): Report | { error: string } {
+/**
+ * Server side: read a report back from its query. Every number must be an integer within the
+ * bounds of report-bounds.ts (a missing one reads as 0, "not given"); `nowMs` is the server's clock.
+ */
+export function parseReportQuery(kind: ReportKind, q: URLSearchParams, nowMs = Date.now()): Report | { error: string } {
   const taskId = q.get('taskId');
   if (taskId === null || taskId === '') {
     return { error: 'taskId is required' };
   }
-  const n = (k: string): number => {
-    const v = Number.parseInt(q.get(k) ?? '0', 10);
-    return Number.isFinite(v) ? v : 0;
-  };
-  const base = { taskId, invokeVersion: n('invokeVersion') };
-  const times = { start: n('start'), end: n('end'), dropped: n('dropped') };
+  const n = new QueryNumbers(q, nowMs);
+  const base = { taskId, invokeVersion: n.int('invokeVersion', 0, INVOKE_VERSION_MAX) };
+  const ended = (exitKey: string) => ({
+    start: n.time('start'),
+    end: n.time('end'),
+    exitCode: n.int(exitKey, EXIT_CODE_MIN, EXIT_CODE_MAX),
+    dropped: n.int('dropped', 0, DROPPED_MAX),
+  });
   let timed: { wallClock?: WallClock } = {};
   if (q.has('currentTime')) {
     const zone = q.get('timeZone');
     timed = {
       wallClock: {
-        currentTime: n('currentTime'),
-        ...(zone !== null && q.has('offset') ? { offset: n('offset'), timeZone: zone } : {}),
+        currentTime: n.time('currentTime'),
+        ...(zone !== null && q.has('offset')
+          ? { offset: n.int('offset', -UTC_OFFSET_MAX_S, UTC_OFFSET_MAX_S), timeZone: zone }
+          : {}),
       },
     };
   }
-  switch (kind) {
-    case 'running':
-      return { ...base, kind, start: n('start'), ...timed };
-    case 'finish':
-    case 'timeout':
-      return { ...base, kind, ...times, exitCode: n('exitCode'), ...timed };
-    case 'error':
-      return {
-        ...base,
-        kind,
-        ...times,
-        exitCode: n('exitCode'),
-        errCode: q.get('errCode') ?? '',
-        errDesc: q.get('errDesc') ?? '',
-        ...timed,
-      };
-    case 'stopped':
-      return {
-        ...base,
-        kind,
-        ...times,
-        exitCode: n('exitcode'),
-        result: q.get('result') === 'completed' ? 'completed' : 'killed',
-      };
-    case 'invalid':
-      return { ...base, kind, param: q.get('param') ?? '', value: q.get('value') ?? '' };
-    case 'verified':
-      return { ...base, kind };
-  }
+  const report = ((): Report => {
+    switch (kind) {
+      case 'running':
+        return { ...base, kind, start: n.time('start'), ...timed };
+      case 'finish':
+      case 'timeout':
+        return { ...base, kind, ...ended('exitCode'), ...timed };
+      case 'error':
+        return {
+          ...base,
+          kind,
+          ...ended('exitCode'),
+          errCode: q.get('errCode') ?? '',
+          errDesc: q.get('errDesc') ?? '',
+          ...timed,
+        };
+      case 'stopped':
+        return { ...base, kind, ...ended('exitcode'), result: n.oneOf('result', ['killed', 'completed'] as const) };
+      case 'invalid':
+        return { ...base, kind, param: q.get('param') ?? '', value: q.get('value') ?? '' };
+      case 'verified':
+        return { ...base, kind };
+    }
+  })();
+  return n.errors.length > 0 ? { error: n.errors.join('; ') } : report;
 }

@@ -115,17 +115,23 @@ export function parseSendFileReportQuery(kind: string, q: URLSearchParams): Send
     return { error: 'taskId is required' };
   }
   if (kind === 'finish') {
-    const code = Number(q.get('errorcode') ?? '0');
+    // Both exactly as the stock agent sends them: one digit, and Success or Failed.
+    const raw = q.get('errorcode') ?? '0';
+    const code = /^\d$/.test(raw) ? Number(raw) : Number.NaN;
     if (!(SEND_FILE_FINISH_CODES as readonly number[]).includes(code)) {
-      return { error: `errorcode: unknown value ${q.get('errorcode')}` };
+      return { error: `errorcode: unknown value ${raw.slice(0, 32)}` };
     }
-    const status = q.get('status') === 'Success' && code === 0 ? 'Success' : 'Failed';
+    const given = q.get('status');
+    if (given !== 'Success' && given !== 'Failed') {
+      return { error: `status: unknown value ${String(given).slice(0, 32)}` };
+    }
+    const status = given === 'Success' && code === 0 ? 'Success' : 'Failed';
     return { kind, taskType: 'sendfile', taskId, status, errorCode: code as SendFileFinishCode };
   }
   if (kind === 'invalid') {
     const param = q.get('param') ?? '';
     if (!isSendFileInvalidParam(param)) {
-      return { error: `param: unknown value ${param}` };
+      return { error: `param: unknown value ${param.slice(0, 32)}` };
     }
     return { kind, taskType: 'sendfile', taskId, param, value: q.get('value') ?? '' };
   }

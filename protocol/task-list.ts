@@ -1,4 +1,5 @@
 // Task fetch request and response (spec/luban-protocol.md §5.1–5.3).
+import { QueryNumbers, UTC_OFFSET_MAX_S } from './report-bounds.js';
 import { FieldReader, isObj, type Validated } from './validate.js';
 
 export const COMMAND_TYPES = ['RunShellScript', 'RunBatScript', 'RunPowerShellScript'] as const;
@@ -32,21 +33,22 @@ export function buildTaskListQuery(q: TaskListQuery): string {
   return s;
 }
 
-export function parseTaskListQuery(params: URLSearchParams): Validated<TaskListQuery> {
+/** Server side; `nowMs` is the server's clock, which bounds `currentTime` (report-bounds.ts). */
+export function parseTaskListQuery(params: URLSearchParams, nowMs = Date.now()): Validated<TaskListQuery> {
   const errors: string[] = [];
   const reason = params.get('reason');
   if (reason !== 'startup' && reason !== 'kickoff') {
     errors.push('reason: expected startup or kickoff');
   }
-  const num = (k: string): number => {
-    const v = Number(params.get(k));
-    if (params.get(k) === null || !Number.isFinite(v)) {
-      errors.push(`${k}: expected a number`);
+  for (const k of ['currentTime', 'offset']) {
+    if (params.get(k) === null) {
+      errors.push(`${k}: required`);
     }
-    return v;
-  };
-  const currentTime = num('currentTime');
-  const offset = num('offset');
+  }
+  const n = new QueryNumbers(params, nowMs);
+  const currentTime = n.time('currentTime');
+  const offset = n.int('offset', -UTC_OFFSET_MAX_S, UTC_OFFSET_MAX_S);
+  errors.push(...n.errors);
   const timeZone = params.get('timeZone') ?? '';
   if (errors.length > 0) {
     return { ok: false, errors };

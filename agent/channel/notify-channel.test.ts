@@ -140,10 +140,12 @@ void describe('NotifyChannel', () => {
   });
 
   void it('resets the backoff after a connection that stayed up longer than stableAfterMs', async (t) => {
-    const c = await setup(t, { stableAfterMs: 300 });
+    // Long enough that the short-lived connections below stay short on a loaded machine.
+    const stableAfterMs = 2_000;
+    const c = await setup(t, { stableAfterMs });
     await c.ch.start();
     const attempts = () => warns(c.log, 'notify channel reconnecting').map((e) => e.fields['attempt']);
-    // Two short-lived connections: the backoff keeps counting.
+    // Two short-lived connections (closed as soon as they are seen): the backoff keeps counting.
     for (let i = 1; i <= 2; i++) {
       await until(() => c.peer.connections.length === i && c.ch.isConnected, `connection ${i}`);
       c.peer.connections[i - 1]!.ws.close(1001);
@@ -152,7 +154,7 @@ void describe('NotifyChannel', () => {
     assert.deepEqual(attempts(), [1, 2]);
     // A connection that outlives stableAfterMs starts the count again.
     await until(() => c.peer.connections.length === 3 && c.ch.isConnected, 'connection 3');
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, stableAfterMs + 100));
     c.peer.connections[2]!.ws.close(1001);
     await until(() => attempts().length === 3, 'reconnect 3');
     assert.deepEqual(attempts(), [1, 2, 1]);

@@ -1,4 +1,5 @@
-// agent/executor: runs one script process with timeout, cancel and whole-process-tree kill.
+// agent/executor: runs one script process with timeout, cancel and whole-process-tree kill
+// (process group; on Linux also a cgroup per run, through the ProcessContainment port).
 // A leaf module (DESIGN.md §2): it knows nothing of tasks, the protocol or the control plane.
 export {
   DEFAULT_KILL_GRACE_MS,
@@ -9,6 +10,19 @@ export {
   type ProcessSpec,
   type RunningProcess,
 } from './run-process.js';
+export {
+  processGroupOnly,
+  type ContainmentCell,
+  type ContainmentKind,
+  type ProcessContainment,
+} from './containment.js';
+export {
+  CgroupContainment,
+  detectContainment,
+  type ContainmentWarn,
+  type DetectContainmentOptions,
+  type DetectedContainment,
+} from './cgroup-containment.js';
 export {
   SETPRIV_CANDIDATES,
   findSetpriv,

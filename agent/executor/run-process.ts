@@ -2,17 +2,22 @@
 // and whole-process-tree kill. A leaf module: Node built-ins only, no knowledge of tasks or protocol.
 //
 // Lifecycle (DESIGN.md §5, luban-protocol.md §5.6–5.7):
-//   spawn (own process group on POSIX) → output chunks to the sink as they arrive
-//   → on timeout/abort: SIGTERM to the group, SIGKILL to the group after the grace period
+//   spawn (own process group on POSIX; with a containment, inside a cell of its own: on Linux a
+//   cgroup, which also holds the processes that leave the group with setsid)
+//   → output chunks to the sink as they arrive
+//   → on timeout/abort: SIGTERM to the group and to the rest of the cell, SIGKILL to the group and
+//     the whole cell after the grace period
 //   → the run is over when the direct child has exited (after a stop: and its group has closed
-//     the pipes or the grace has run out): SIGKILL whatever is left in the group, read the pipes
-//     for ≤ 200 ms more, stop reading, resolve the outcome.
+//     the pipes or the grace has run out): SIGKILL whatever is left in the group (after a stop:
+//     in the cell), read the pipes for ≤ 200 ms more, stop reading, resolve the outcome; the cell
+//     is removed once empty.
 // Non-zero exits, timeouts, cancels and start failures are outcome values; runProcess never throws.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
+import type { ProcessContainment } from './containment.js';
 
 export interface ProcessSpec {
   command: string;
@@ -29,6 +34,13 @@ export interface ProcessSpec {
   killGraceMs?: number;
   /** Written to the process's stdin, which is then closed; without it stdin is empty (/dev/null). */
   input?: Buffer;
+  /**
+   * Confines the run's whole process tree beyond its process group (Linux: a cgroup per run, see
+   * detectContainment); without it, or when it gives no cell, the process group only.
+   */
+  containment?: ProcessContainment;
+  /** Names the run where the containment shows it (the task id goes into the cgroup's name). */
+  label?: string;
 }
 
 /** Receives stdout and stderr merged, each chunk as it arrives. Never called after the outcome settles. */
@@ -51,6 +63,8 @@ export interface RunningProcess {
 export const DEFAULT_KILL_GRACE_MS = 5000;
 /** How long to keep reading the pipes after the direct child has exited (stock: 200 ms). */
 export const DRAIN_MS = 200;
+/** During a stop's grace, how often a cell is checked for having emptied. */
+const CELL_POLL_MS = 25;
 
 export type KillSignal = 'SIGTERM' | 'SIGKILL';
 
@@ -134,9 +148,10 @@ export function runProcess(
   const t0 = performance.now();
   const endedAtNow = (): number => startedAt + Math.round(performance.now() - t0);
 
+  const cell = spec.containment?.open(spec.label);
   let child: ChildProcess;
-  try {
-    child = spawn(spec.command, spec.args, {
+  const start = (): ChildProcess =>
+    spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
@@ -146,9 +161,12 @@ export function runProcess(
       stdio: [spec.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       windowsHide: true,
     });
+  try {
+    child = cell !== undefined ? cell.spawnInside(start) : start();
   } catch (err) {
     // Node throws synchronously for invalid arguments and for spawn errors other than
     // EACCES/EAGAIN/EMFILE/ENFILE/ENOENT (for example EPERM when setuid is not allowed).
+    cell?.close();
     return notStarted(failureFrom(err), startedAt);
   }
 
@@ -172,6 +190,7 @@ export function runProcess(
   let timeout: { clear(): void } | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
+  let cellPoll: NodeJS.Timeout | undefined;
 
   const settle = (value: ExecOutcome): void => {
     if (settled) {
@@ -181,7 +200,10 @@ export function runProcess(
     timeout?.clear();
     clearTimeout(graceTimer);
     clearTimeout(drainTimer);
+    clearInterval(cellPoll);
     signal?.removeEventListener('abort', onAbort);
+    // Removed now if empty, else once the processes the run left behind have exited.
+    cell?.close();
     // Stop reading: whatever still holds the pipes open (a process that left the group) no longer
     // delays the outcome, and the sink is never called after this point.
     for (const s of streams) {
@@ -210,6 +232,9 @@ export function runProcess(
   // stock client leaves such processes running; we deliberately do not (DESIGN.md §1, "do the safe
   // thing"). The group id cannot be reused while any member, even a zombie, remains. Not on Windows:
   // once the parent is gone taskkill /T could only name the tree by a pid that may be reused.
+  // After a stop the whole cell goes too: a stopped task leaves nothing behind. A run that ended by
+  // itself keeps what left its group on purpose (`setsid -f daemon`, a double-forking init script):
+  // those outlive the task, as with the stock client, in the cell until they exit.
   // Then read the pipes for at most DRAIN_MS more (stock: 200 ms) and settle.
   const runOver = (): void => {
     if (pid === undefined || endedAt !== undefined) {
@@ -217,14 +242,36 @@ export function runProcess(
     }
     endedAt = endedAtNow();
     clearTimeout(graceTimer);
+    clearInterval(cellPoll);
     if (groupKill) {
       killTree(pid, 'SIGKILL', platform);
+    }
+    if (stopReason !== undefined) {
+      cell?.killAll();
     }
     if (openStreams === 0) {
       finish();
     } else {
       drainTimer = setTimeout(finish, DRAIN_MS);
     }
+  };
+
+  // Within a stop's grace, after the direct child has exited: the tree is done once it has closed
+  // the pipes and, with a cell, once the cell is empty too (a process outside the group may still
+  // be running its TERM handler). Until then the grace timer ends the run.
+  const awaitTree = (): void => {
+    if (openStreams > 0) {
+      return; // the last pipe's 'close' comes back here
+    }
+    if (cell === undefined || cell.isEmpty()) {
+      runOver();
+      return;
+    }
+    cellPoll ??= setInterval(() => {
+      if (cell.isEmpty()) {
+        runOver();
+      }
+    }, CELL_POLL_MS);
   };
 
   function onData(chunk: Buffer): void {
@@ -237,9 +284,10 @@ export function runProcess(
     stop('cancelled');
   }
 
-  // SIGTERM to the group now, SIGKILL to the group after the grace. The grace covers the whole
-  // group, not just the direct child: with `sh -c <file>` the direct child is a wrapper shell that
-  // dies on TERM at once while the script itself may still be running its TERM trap.
+  // SIGTERM to the group (and to whatever left it, in the cell) now, SIGKILL to the group and the
+  // whole cell after the grace. The grace covers the whole group, not just the direct child: with
+  // `sh -c <file>` the direct child is a wrapper shell that dies on TERM at once while the script
+  // itself may still be running its TERM trap.
   const stop = (reason: StopReason): void => {
     // The first reason wins; once the direct child has exited the work is done and nothing changes.
     if (settled || exit !== undefined || stopReason !== undefined || pid === undefined) {
@@ -248,11 +296,13 @@ export function runProcess(
     stopReason = reason;
     timeout?.clear();
     killTree(pid, 'SIGTERM', platform);
+    cell?.signalAll('SIGTERM', pid);
     graceTimer = setTimeout(() => {
       killSent = true;
       if (exit === undefined || groupKill) {
         killTree(pid, 'SIGKILL', platform);
       }
+      cell?.killAll();
       if (exit !== undefined) {
         runOver();
       }
@@ -269,7 +319,11 @@ export function runProcess(
       }
       // During a stop's grace, every pipe closing means the tree has finished with its output.
       if (exit !== undefined && endedAt === undefined) {
-        runOver();
+        if (stopReason !== undefined && !killSent) {
+          awaitTree();
+        } else {
+          runOver();
+        }
       } else {
         finish();
       }
@@ -290,9 +344,10 @@ export function runProcess(
       exit = { code, signal: sig };
       timeout?.clear();
       signal?.removeEventListener('abort', onAbort);
-      // Stopping, within the grace, and the tree still holds the pipes: let it finish its TERM
-      // handling; the pipes closing or the grace timer ends the run.
-      if (groupKill && stopReason !== undefined && !killSent && openStreams > 0) {
+      // Stopping, within the grace: let the tree finish its TERM handling; the tree being done
+      // (pipes closed, cell empty) or the grace timer ends the run.
+      if (groupKill && stopReason !== undefined && !killSent) {
+        awaitTree();
         return;
       }
       runOver();

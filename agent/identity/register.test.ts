@@ -38,6 +38,7 @@ import {
 import {
   deregisterInstance,
   identityHeaderProvider,
+  osVersionOf,
   parseTag,
   readIdentity,
   readMachineId,
@@ -299,7 +300,8 @@ void describe('registerInstance', () => {
     if (process.platform === 'linux') {
       assert.equal(body.osType, 'linux');
     }
-    assert.equal(body.osVersion, `${os.type()}_${os.version()}_${os.machine()}`);
+    assert.equal(body.osVersion, osVersionOf());
+    assert.ok(body.osVersion.startsWith(`${os.type()}_`) && body.osVersion.endsWith(`_${os.machine()}`));
     assert.equal(headers['user-agent'], 'linux_amd64/test');
     assert.equal(headers['content-type'], 'application/json; charset=utf-8');
     assert.equal(headers[HybridHeader.instanceId], undefined);

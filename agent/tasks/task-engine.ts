@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import type { RunTaskEntry, TaskListResponse, WallClock } from '../../protocol/index.js';
 import { ensureError, sleep, type AgentPaths, type HttpClient, type Logger, type Service } from '../shared/index.js';
+import type { ProcessContainment } from '../executor/index.js';
 import type { PowerPort } from './power.js';
 import { ReportOutbox, type OutboxEntry, type OutboxItem, type OutboxReport } from './report-outbox.js';
 import { defaultRunAs, type RunAsPort } from './run-as-user.js';
@@ -36,6 +37,8 @@ export interface TaskEngineOptions {
   emptyKickRefetchMs?: number;
   /** TERM → KILL grace when a task times out or is stopped; the executor's default when absent. */
   killGraceMs?: number;
+  /** Where each task's process tree is confined (Linux: a cgroup per task); default: its process group only. */
+  containment?: ProcessContainment;
 }
 
 export type FetchOptions = { reason: 'startup'; coldStart: boolean } | { reason: 'kickoff'; taskId?: string };
@@ -330,6 +333,7 @@ export class TaskEngine implements Service {
         paths: this.#o.paths,
         platform: this.#o.platform ?? process.platform,
         ...(this.#o.killGraceMs !== undefined ? { killGraceMs: this.#o.killGraceMs } : {}),
+        ...(this.#o.containment !== undefined ? { containment: this.#o.containment } : {}),
         log,
         instanceId,
         ...(wallClock !== undefined ? { wallClock } : {}),

@@ -4,7 +4,14 @@ import { constants as fsConstants } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isCommandType, type CommandType, type RunTaskEntry, type WallClock } from '../../protocol/index.js';
-import { runProcess, scriptCommand, scriptPrelude, type ExecOutcome, type Launch } from '../executor/index.js';
+import {
+  runProcess,
+  scriptCommand,
+  scriptPrelude,
+  type ExecOutcome,
+  type Launch,
+  type ProcessContainment,
+} from '../executor/index.js';
 import { ensureError, type AgentPaths, type Logger } from '../shared/index.js';
 import { ensurePrivateDir } from './durable-files.js';
 import { OutputAccounting, reportIntervalMs } from './output-accounting.js';
@@ -35,6 +42,8 @@ export interface TaskRunContext {
   paths: AgentPaths;
   platform: NodeJS.Platform;
   killGraceMs?: number;
+  /** Confines the task's process tree beyond its process group (Linux: a cgroup named after the task). */
+  containment?: ProcessContainment;
   /** Already carries the taskId field. */
   log: Logger;
   /** Top-level `instanceId` of the fetch response (builtin parameter InstanceId). */
@@ -204,6 +213,7 @@ export class TaskRun {
         env: taskEnv(pre.user),
         timeoutMs: timeoutMs(task.timeOut),
         ...(this.#ctx.killGraceMs !== undefined ? { killGraceMs: this.#ctx.killGraceMs } : {}),
+        ...(this.#ctx.containment !== undefined ? { containment: this.#ctx.containment, label: this.taskId } : {}),
       },
       (chunk) => this.#acct.push(chunk),
       this.#abort.signal,

@@ -10,7 +10,7 @@ import {
   type UpdateCheckRequest,
   type UpdateCheckResponse,
 } from '../../protocol/index.js';
-import { hostInfo } from '../identity/index.js';
+import { stockOsVersion } from '../identity/index.js';
 import { ensureError, sleep, type HttpClient } from '../shared/index.js';
 import { UpdateError } from './update-errors.js';
 
@@ -22,7 +22,8 @@ export function updateCheckRequest(
   return {
     os: updateOs(platform),
     arch: platform === 'win32' ? 'amd64' : updateArch(arch), // stock: Windows always says amd64
-    os_version: hostInfo().osVersion,
+    // The stock value (uname -v): an update server may choose packages by it.
+    os_version: stockOsVersion(),
     app_id: UPDATE_APP_ID,
     app_version: version,
     kernel_version: os.release(),

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import type { Context, GlobalArgs } from '../context.js';
 import { EXIT } from '../errors.js';
-import { fetchResults, hasEnded, succeeded, waitUntilEnded } from '../invocation-results.js';
+import { fetchInvocationResults, hasEnded, succeeded, waitUntilEnded } from '../invocation-results.js';
 import { CliError } from '../errors.js';
 import { printResults } from './shared.js';
 
@@ -32,8 +32,10 @@ export function resultsCommand<T>(y: Argv<T>, ctx: Context): Argv<T> {
 
 async function results(ctx: Context, a: ResultsArgs): Promise<void> {
   const api = ctx.api(a);
+  let commandId: string | undefined;
   const fetch = async () => {
-    const r = await fetchResults(api, a.invokeId);
+    const { CommandId, Results: r } = await fetchInvocationResults(api, a.invokeId);
+    commandId = CommandId;
     if (r.length === 0) {
       // DescribeInvocationResults filters rather than looks up: no rows means no such invocation.
       throw new CliError('API', `The specified invocation does not exist: ${a.invokeId}`, {
@@ -45,7 +47,7 @@ async function results(ctx: Context, a: ResultsArgs): Promise<void> {
   const r = a.watch
     ? await waitUntilEnded({ fetch, ended: hasEnded, ok: succeeded, progress: ctx.io.stderr })
     : await fetch();
-  printResults(ctx, a.json, { InvokeId: a.invokeId }, r);
+  printResults(ctx, a.json, { InvokeId: a.invokeId, CommandId: commandId }, r);
   if (a.watch && !r.every(succeeded)) {
     ctx.setExitCode(EXIT.INSTANCE_FAILED);
   }

@@ -1,5 +1,6 @@
 // Verifies the hybrid signature headers every managed agent sends (luban §7.4), and rejects
-// replays: a timestamp outside the window, or a request id seen before within it.
+// replays: a timestamp outside the window, or a request id seen before within it. Seen ids are
+// kept in the store (RequestIdLedger), so a restart or another node does not forget them.
 import type { IncomingHttpHeaders } from 'node:http';
 import { HybridHeader, hybridSignatureInput, verifyHybrid } from '../../protocol/index.js';
 import type { InstanceIdentity } from '../services/index.js';
@@ -8,6 +9,12 @@ export const SIGNATURE_WINDOW_MS = 15 * 60_000;
 
 export type AuthResult = { ok: true; instanceId: string } | { ok: false; reason: string };
 
+/** The port this authenticator needs of the request-id store. */
+export interface RequestIdClaims {
+  /** Records `id` until `expiresAt`; false when it was recorded before. */
+  claim(id: string, expiresAt: number): Promise<boolean>;
+}
+
 const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
   const v = h[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
@@ -15,9 +22,10 @@ const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
 
 export class HybridAuthenticator {
   readonly #identity: (instanceId: string) => Promise<InstanceIdentity | undefined>;
-  readonly #seen = new Map<string, number>();
-  constructor(identity: (instanceId: string) => Promise<InstanceIdentity | undefined>) {
+  readonly #seen: RequestIdClaims;
+  constructor(identity: (instanceId: string) => Promise<InstanceIdentity | undefined>, seen: RequestIdClaims) {
     this.#identity = identity;
+    this.#seen = seen;
   }
 
   async verify(headers: IncomingHttpHeaders, nowMs: number): Promise<AuthResult> {
@@ -40,23 +48,10 @@ export class HybridAuthenticator {
     if (!verifyHybrid(identity.publicKey, input, signature)) {
       return { ok: false, reason: 'signature does not match' };
     }
-    this.#purge(nowMs);
-    const key = `${instanceId}:${requestId}`;
-    if (this.#seen.has(key)) {
+    // Kept until the timestamp leaves the window: after that the timestamp check refuses it anyway.
+    if (!(await this.#seen.claim(`${instanceId}:${requestId}`, ts + SIGNATURE_WINDOW_MS))) {
       return { ok: false, reason: 'request id replayed' };
     }
-    this.#seen.set(key, ts + SIGNATURE_WINDOW_MS);
     return { ok: true, instanceId };
-  }
-
-  #purge(nowMs: number): void {
-    if (this.#seen.size < 10_000) {
-      return;
-    }
-    for (const [k, exp] of this.#seen) {
-      if (exp < nowMs) {
-        this.#seen.delete(k);
-      }
-    }
   }
 }

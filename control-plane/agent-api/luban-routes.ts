@@ -21,6 +21,7 @@ import {
 import type { HybridAuthenticator } from './hybrid-auth.js';
 import type { NotifyGateway } from './notify-gateway.js';
 import type { UpdateCatalog } from './update-catalog.js';
+import { unofferedRoutes } from './unoffered-routes.js';
 import { answerUpdateCheck } from './update-routes.js';
 
 export interface LubanDeps {
@@ -34,6 +35,8 @@ export interface LubanDeps {
   heartbeatIntervalMs: number;
   /** Agent update packages; without it update_check always answers need_update 0. */
   updates?: UpdateCatalog;
+  /** What `classic/region-id` answers. */
+  regionId: string;
 }
 
 /** The version in an agent's `User-Agent: <os>_<arch>/<version>` (§1.1); it changes with self-updates. */
@@ -104,6 +107,8 @@ export function lubanRoutes(deps: LubanDeps) {
       return { code: 200 };
     });
 
+    // The heartbeat's query (uptime, timestamp, pid, …) is neither read nor stored: the server's
+    // clock and the User-Agent's version are all it records, so no agent number reaches a listing.
     app.get(LubanPath.heartbeat, async (req, reply) => {
       const instanceId = await authed(req, reply);
       if (!instanceId) {
@@ -118,11 +123,11 @@ export function lubanRoutes(deps: LubanDeps) {
       if (!instanceId) {
         return reply;
       }
-      const q = parseTaskListQuery(queryOf(req));
-      if (!q.ok) {
-        return reply.code(400).send({ code: 400, errMsg: q.errors.join('; ') });
-      }
       const now = Date.now();
+      const q = parseTaskListQuery(queryOf(req), now);
+      if (!q.ok) {
+        return refuse(deps, reply, instanceId, 'task list', q.errors.join('; '));
+      }
       const { run, stop } = await deps.invocations.tasksFor(instanceId, q.value, now);
       const file = await deps.files.tasksFor(instanceId, q.value.taskId, now);
       return { code: 200, instanceId, run, stop, test: [], file, session: [] };
@@ -157,7 +162,14 @@ export function lubanRoutes(deps: LubanDeps) {
     });
     app.post(LubanPath.metrics, async () => ({ code: 200 }));
     app.post(LubanPath.clientReport, async () => ({ code: 200 }));
+    unofferedRoutes(app, authed, deps.regionId);
   };
+}
+
+/** A 400 with the reason, and a warning: a stock agent never sends what gets here. */
+function refuse(deps: LubanDeps, reply: FastifyReply, instanceId: string, what: string, reason: string) {
+  deps.log.warn('agent request refused', { instanceId, what, reason });
+  return reply.code(400).send({ code: 400, errMsg: reason });
 }
 
 async function handleReport(
@@ -174,18 +186,19 @@ async function handleReport(
   if (q.get('taskType') === 'sendfile') {
     const r = parseSendFileReportQuery(kind, q);
     if ('error' in r) {
-      return reply.code(400).send({ code: 400, errMsg: r.error });
+      return refuse(deps, reply, instanceId, `${kind} report`, r.error);
     }
     if ((await deps.files.applyReport(instanceId, r, Date.now())) === 'ignored') {
       deps.log.debug('file report ignored', { instanceId, taskId: r.taskId, kind });
     }
     return { code: 200 };
   }
-  const report = parseReportQuery(kind, q);
+  const now = Date.now();
+  const report = parseReportQuery(kind, q, now);
   if ('error' in report) {
-    return reply.code(400).send({ code: 400, errMsg: report.error });
+    return refuse(deps, reply, instanceId, `${kind} report`, report.error);
   }
-  const outcome = await deps.invocations.applyReport(instanceId, report, bodyOf(req), Date.now());
+  const outcome = await deps.invocations.applyReport(instanceId, report, bodyOf(req), now);
   if (outcome === 'ignored') {
     deps.log.debug('report ignored', { instanceId, taskId: report.taskId, kind });
   }

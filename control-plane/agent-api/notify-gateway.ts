@@ -1,19 +1,21 @@
-// The notify WebSocket (`/luban/notify_server`): one live socket per instance, kicks go down it.
+// The notify WebSocket (`/luban/notify_server`): one live socket per instance held by this node,
+// kicks go down it. Services reach agents through the cluster's FleetNotifier, which uses this.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { LubanPath } from '../../protocol/index.js';
 import type { Log } from '../shared/index.js';
-import type { AgentNotifier } from '../services/index.js';
 import type { HybridAuthenticator } from './hybrid-auth.js';
 
-export class NotifyGateway implements AgentNotifier {
+export class NotifyGateway {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   readonly #sockets = new Map<string, WebSocket>();
   readonly #auth: HybridAuthenticator;
   readonly #log: Log;
   /** Called when an agent connects: it may have missed kicks while away. */
   onConnected: (instanceId: string) => void = () => {};
+  /** Called when an agent's socket closes (not when a newer socket of the same agent replaced it). */
+  onDisconnected: (instanceId: string) => void = () => {};
 
   constructor(auth: HybridAuthenticator, log: Log) {
     this.#auth = auth;
@@ -76,6 +78,7 @@ export class NotifyGateway implements AgentNotifier {
     ws.on('close', () => {
       if (this.#sockets.get(instanceId) === ws) {
         this.#sockets.delete(instanceId);
+        this.onDisconnected(instanceId);
       }
       this.#log.info('agent disconnected', { instanceId });
     });

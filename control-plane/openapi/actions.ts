@@ -22,6 +22,12 @@ export interface ActionDeps {
 
 export type Action = (p: Params, deps: ActionDeps) => Promise<Record<string, unknown>>;
 
+/**
+ * InstanceId.N of DescribeManagedInstances ("Valid values of N: 1 to 50" in the SDK model) and of
+ * DescribeCloudAssistantStatus (undocumented there: the same 50, one page's worth).
+ */
+export const MAX_LISTED_INSTANCE_IDS = 50;
+
 /** Periodic modes are the default when a schedule is given (Timed or Frequency). */
 const repeatModeOf = (p: Params) =>
   p.str('RepeatMode') || (p.optBool('Timed') === true || p.optStr('Frequency') !== undefined ? 'Period' : 'Once');
@@ -260,7 +266,7 @@ export const ACTIONS: Record<string, Action> = {
 
   async DescribeCloudAssistantStatus(p, d) {
     const f: Parameters<InstanceService['describeAssistantStatus']>[0] = {
-      instanceIds: p.list('InstanceId'),
+      instanceIds: p.list('InstanceId', MAX_LISTED_INSTANCE_IDS),
       ...p.page(),
     };
     const os = p.optStr('OSType');
@@ -272,13 +278,13 @@ export const ACTIONS: Record<string, Action> = {
 
   async DescribeManagedInstances(p, d) {
     const f: Parameters<InstanceService['describeManaged']>[0] = {
-      instanceIds: p.list('InstanceId'),
+      instanceIds: p.list('InstanceId', MAX_LISTED_INSTANCE_IDS),
       paging: p.paging(),
     };
     const name = p.optStr('InstanceName');
     const activationId = p.optStr('ActivationId');
     const os = p.optStr('OsType');
-    const connected = p.optStr('Connected');
+    const connected = p.optBool('Connected');
     if (name) {
       f.instanceName = name;
     }
@@ -288,8 +294,8 @@ export const ACTIONS: Record<string, Action> = {
     if (os) {
       f.osType = os;
     }
-    if (connected) {
-      f.connected = connected === 'true';
+    if (connected !== undefined) {
+      f.connected = connected;
     }
     return d.instances.describeManaged(f);
   },
@@ -337,3 +343,10 @@ export const ACTIONS: Record<string, Action> = {
     return d.files.describe(f);
   },
 };
+
+/**
+ * The action a request names, by own keys only: `Action` is client input, and `toString`,
+ * `constructor` or `__proto__` must read as unknown, not as members of Object.prototype.
+ */
+export const actionNamed = (name: string | undefined): Action | undefined =>
+  name !== undefined && Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;

@@ -1,1 +1,2 @@
 export { API_VERSION, openApiRoutes, type OpenApiDeps } from './openapi-routes.js';
+export { ACTIONS, MAX_LISTED_INSTANCE_IDS } from './actions.js';

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessKeyService } from '../services/index.js';
 import { ApiError, isApiError, newRequestId, type Log } from '../shared/index.js';
-import { ACTIONS, type ActionDeps } from './actions.js';
+import { actionNamed, type ActionDeps } from './actions.js';
 import { Params } from './params.js';
 import { verifyApiRequest } from './signature.js';
 
@@ -18,7 +18,10 @@ export interface OpenApiDeps extends ActionDeps {
 export function openApiRoutes(deps: OpenApiDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
+    // A form body as large as the request head may be (see MAX_REQUEST_HEAD_BYTES), twice over.
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 2 * 1024 * 1024 }, (_req, body, done) =>
+      done(null, body),
+    );
     const handler = (req: FastifyRequest, reply: FastifyReply) => handle(deps, req, reply);
     app.get('/', handler);
     app.post('/', handler);
@@ -30,17 +33,18 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
   let action: string | undefined;
   try {
     const now = Date.now();
-    const check = verifyApiRequest(
-      {
-        method: req.method,
-        path: req.url.split('?')[0] ?? '/',
-        rawQuery: req.url.split('?')[1] ?? '',
-        headers: req.headers,
-        body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-      },
-      deps.keys.lookupSecret,
-      now,
-    );
+    const signed = {
+      method: req.method,
+      path: req.url.split('?')[0] ?? '/',
+      rawQuery: req.url.split('?')[1] ?? '',
+      headers: req.headers,
+      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    };
+    let check = verifyApiRequest(signed, deps.keys.lookupSecret, now);
+    // A key created on another node of a cluster is not in this node's memory yet.
+    if (!check.ok && check.code === 'InvalidAccessKeyId.NotFound' && (await deps.keys.reload(now))) {
+      check = verifyApiRequest(signed, deps.keys.lookupSecret, now);
+    }
     if (!check.ok) {
       throw new ApiError(check.code, check.message);
     }
@@ -48,7 +52,7 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
       throw new ApiError('SignatureNonceUsed', 'The request signature nonce has been used.');
     }
     action = check.action;
-    const run = action === undefined ? undefined : ACTIONS[action];
+    const run = actionNamed(action);
     if (!run) {
       throw new ApiError(
         'InvalidAction.NotFound',

@@ -1,6 +1,12 @@
 // Reading RPC-style parameters: flat lists (`InstanceId.1`, `InstanceId.2`), JSON maps, booleans.
 import { ApiError, invalid, missing } from '../shared/index.js';
 
+/**
+ * The furthest row a PageNumber may reach: (PageNumber - 1) * PageSize up to 2^31. Far past any
+ * listing, and small enough that the offset stays an integer the store binds as one.
+ */
+export const MAX_PAGE_OFFSET = 2 ** 31;
+
 export class Params {
   readonly #p: Record<string, string>;
   constructor(p: Record<string, string>) {
@@ -34,10 +40,12 @@ export class Params {
     if (v === undefined || v === '') {
       return undefined;
     }
-    if (!/^-?\d+$/.test(v)) {
-      throw invalid(name, 'expected an integer');
+    const n = /^-?\d+$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isSafeInteger(n)) {
+      // Beyond 2^53 a number is no longer the integer it was written as.
+      throw invalid(name, `expected an integer from -${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`);
     }
-    return Number(v);
+    return n;
   }
   bool(name: string, fallback = false): boolean {
     const v = this.#p[name];
@@ -49,8 +57,18 @@ export class Params {
     }
     throw invalid(name, 'expected true or false');
   }
-  /** `Name.1 … Name.N`, or a JSON array in `Name` (some SDK versions send that). */
-  list(name: string): string[] {
+  /**
+   * `Name.1 … Name.N`, or a JSON array in `Name` (some SDK versions send that). `max`: the most
+   * items the call documents; more is InvalidParameter.
+   */
+  list(name: string, max = Infinity): string[] {
+    const items = this.#list(name);
+    if (items.length > max) {
+      throw invalid(name, `at most ${max} items; got ${items.length}`);
+    }
+    return items;
+  }
+  #list(name: string): string[] {
     const whole = this.#p[name];
     if (whole !== undefined && whole.startsWith('[')) {
       try {
@@ -140,6 +158,9 @@ export class Params {
     }
     if (pageSize < 1 || pageSize > maxSize) {
       throw new ApiError('InvalidParameter', `PageSize must be from 1 to ${maxSize}.`);
+    }
+    if ((pageNumber - 1) * pageSize > MAX_PAGE_OFFSET) {
+      throw invalid('PageNumber', `(PageNumber - 1) * PageSize may be at most ${MAX_PAGE_OFFSET}`);
     }
     return { pageNumber, pageSize };
   }

@@ -8,6 +8,7 @@ export class AccessKeyService {
   readonly #box: SecretBox;
   readonly #secrets = new Map<string, string>();
   #lastNoncePurge = 0;
+  #lastReload = 0;
 
   private constructor(db: Db, box: SecretBox) {
     this.#db = db;
@@ -16,11 +17,30 @@ export class AccessKeyService {
 
   static async load(db: Db, box: SecretBox): Promise<AccessKeyService> {
     const s = new AccessKeyService(db, box);
-    const rows = await db.selectFrom('access_keys').selectAll().where('disabled', '=', 0).execute();
-    for (const r of rows) {
-      s.#secrets.set(r.access_key_id, box.open(r.secret_enc));
-    }
+    await s.#readAll();
     return s;
+  }
+
+  async #readAll(): Promise<void> {
+    const rows = await this.#db.selectFrom('access_keys').selectAll().where('disabled', '=', 0).execute();
+    for (const r of rows) {
+      if (!this.#secrets.has(r.access_key_id)) {
+        this.#secrets.set(r.access_key_id, this.#box.open(r.secret_enc));
+      }
+    }
+  }
+
+  /**
+   * Reads keys created since (by another node of a cluster), at most once a second, however many
+   * requests name an unknown key; true when it read.
+   */
+  async reload(nowMs: number): Promise<boolean> {
+    if (nowMs - this.#lastReload < 1_000) {
+      return false;
+    }
+    this.#lastReload = nowMs;
+    await this.#readAll();
+    return true;
   }
 
   async create(description = ''): Promise<{ accessKeyId: string; accessKeySecret: string }> {

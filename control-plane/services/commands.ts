@@ -1,7 +1,6 @@
 // Saved commands: CreateCommand, ModifyCommand, DescribeCommands, DeleteCommand, the quota, and
 // the lookup InvokeCommand uses (saved commands by id, public commands by id or name).
-import { sql } from 'kysely';
-import type { CommandTable, Db } from '../store/index.js';
+import { escapeLike, likeInsensitive, type CommandTable, type Db } from '../store/index.js';
 import { ApiError, isoTime, missing, newId } from '../shared/index.js';
 import {
   checkDescription,
@@ -303,8 +302,7 @@ export class CommandService {
       q = q.where('type', '=', f.type);
     }
     if (f.description) {
-      const pattern = `%${f.description.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      q = q.where(sql<boolean>`description LIKE ${pattern} ESCAPE '\\'`);
+      q = q.where(likeInsensitive(this.#db, 'description', `%${escapeLike(f.description)}%`));
     }
     // Latest: a saved command has one version, always the latest, so neither value filters any out.
     if (f.tags.length > 0) {

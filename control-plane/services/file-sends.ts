@@ -13,6 +13,7 @@ import {
   type SendFileReport,
 } from '../../protocol/index.js';
 import type { Db, FileSendInstanceTable } from '../store/index.js';
+import { valuesOf } from '../store/index.js';
 import { ApiError, invalid, isoTime, missing, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
@@ -196,7 +197,7 @@ export class FileSendService {
       .digest('hex');
     const region = this.#regionId.split('-').pop()?.slice(0, 2) ?? 'hz';
     const invokeId = newId('f', region);
-    const connected = new Set(c.instanceIds.filter((i) => this.#notifier.isConnected(i)));
+    const connected = await this.#notifier.connectedAmong(c.instanceIds);
     const created = await this.#db.transaction().execute(async (tx) => {
       if (input.clientToken) {
         const prior = await tx
@@ -214,7 +215,7 @@ export class FileSendService {
       const found = await tx
         .selectFrom('instances')
         .select('instance_id')
-        .where('instance_id', 'in', c.instanceIds)
+        .where('instance_id', 'in', valuesOf(this.#db, c.instanceIds))
         .where('deregistered_at', 'is', null)
         .execute();
       const known = new Set(found.map((r) => r.instance_id));
@@ -264,9 +265,7 @@ export class FileSendService {
       return { invokeId, fresh: true };
     });
     if (created.fresh) {
-      for (const id of connected) {
-        this.#notifier.kick(id, formatKick({ type: 'file', action: 'create', id: invokeId }));
-      }
+      this.#notifier.kick([...connected], formatKick({ type: 'file', action: 'create', id: invokeId }));
     }
     return { InvokeId: created.invokeId };
   }

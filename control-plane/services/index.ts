@@ -8,5 +8,6 @@ export * from './instances.js';
 export * from './invocation-status.js';
 export * from './invocations.js';
 export type { Paging } from './paging.js';
+export * from './request-id-ledger.js';
 export { PUBLIC_COMMANDS, type PublicCommand } from './public-commands.js';
 export { validateTagFilters, type RawTag, type Tag, type TagFilter } from './tags.js';

@@ -1,7 +1,9 @@
 // Managed instances: identity for signature checks, heartbeats, deregistration and listings.
-import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { SelectQueryBuilder } from 'kysely';
 import type { Database, Db, InstanceTable } from '../store/index.js';
-import { ApiError, invalid, isoTime } from '../shared/index.js';
+import { likeInsensitive, valuesOf } from '../store/index.js';
+import { ApiError, Batcher, invalid, isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
 
@@ -24,7 +26,25 @@ function likePattern(name: string): string {
 export interface InstanceIdentity {
   instanceId: string;
   machineId: string;
-  publicKey: string;
+  /** Parsed once when cached; the PEM text itself when it does not parse (it then verifies nothing). */
+  publicKey: KeyObject | string;
+}
+
+function parsedKey(pem: string): KeyObject | string {
+  try {
+    return createPublicKey(pem);
+  } catch {
+    return pem;
+  }
+}
+
+const IDENTITY_CACHE_TTL_MS = 60_000;
+const IDENTITY_CACHE_MAX = 200_000;
+
+interface Heartbeat {
+  instanceId: string;
+  nowMs: number;
+  agentVersion?: string;
 }
 
 const notFound = (id: string) =>
@@ -52,17 +72,22 @@ function managedView(r: InstanceTable, invocationCount: number) {
 export class InstanceService {
   readonly #db: Db;
   readonly #notifier: AgentNotifier;
-  readonly #identityCache = new Map<string, InstanceIdentity | null>();
+  readonly #identityCache = new Map<string, { identity: InstanceIdentity; until: number }>();
+  readonly #heartbeats = new Batcher<Heartbeat, void>((beats) => this.#writeHeartbeats(beats));
   constructor(db: Db, notifier: AgentNotifier) {
     this.#db = db;
     this.#notifier = notifier;
   }
 
-  /** The registered key of a live (not deregistered) instance, cached: every agent call needs it. */
-  async identity(instanceId: string): Promise<InstanceIdentity | undefined> {
+  /**
+   * The registered key of a live (not deregistered) instance, cached: every agent call needs it.
+   * Only instances that exist are cached (any caller can name an id), for a minute (a deregistration
+   * on another node of a cluster reaches this one within it), and at most IDENTITY_CACHE_MAX of them.
+   */
+  async identity(instanceId: string, nowMs = Date.now()): Promise<InstanceIdentity | undefined> {
     const cached = this.#identityCache.get(instanceId);
-    if (cached !== undefined) {
-      return cached ?? undefined;
+    if (cached && cached.until > nowMs) {
+      return cached.identity;
     }
     const r = await this.#db
       .selectFrom('instances')
@@ -70,9 +95,16 @@ export class InstanceService {
       .where('instance_id', '=', instanceId)
       .where('deregistered_at', 'is', null)
       .executeTakeFirst();
-    const id = r ? { instanceId: r.instance_id, machineId: r.machine_id, publicKey: r.public_key } : null;
-    this.#identityCache.set(instanceId, id);
-    return id ?? undefined;
+    this.#identityCache.delete(instanceId);
+    if (!r) {
+      return undefined;
+    }
+    const identity = { instanceId: r.instance_id, machineId: r.machine_id, publicKey: parsedKey(r.public_key) };
+    if (this.#identityCache.size >= IDENTITY_CACHE_MAX) {
+      this.#identityCache.delete(this.#identityCache.keys().next().value!); // the oldest entry
+    }
+    this.#identityCache.set(instanceId, { identity, until: nowMs + IDENTITY_CACHE_TTL_MS });
+    return identity;
   }
 
   async get(instanceId: string): Promise<InstanceTable | undefined> {
@@ -84,13 +116,25 @@ export class InstanceService {
       .executeTakeFirst();
   }
 
-  /** `agentVersion` (from the agent's User-Agent) keeps AgentVersion current across self-updates. */
-  async heartbeat(instanceId: string, nowMs: number, agentVersion?: string): Promise<void> {
-    await this.#db
-      .updateTable('instances')
-      .set({ last_heartbeat_at: nowMs, ...(agentVersion ? { agent_version: agentVersion } : {}) })
-      .where('instance_id', '=', instanceId)
-      .execute();
+  /**
+   * `agentVersion` (from the agent's User-Agent) keeps AgentVersion current across self-updates.
+   * Heartbeats that arrive together are written in one transaction (a fleet sends hundreds a second).
+   */
+  heartbeat(instanceId: string, nowMs: number, agentVersion?: string): Promise<void> {
+    return this.#heartbeats.add({ instanceId, nowMs, ...(agentVersion ? { agentVersion } : {}) });
+  }
+
+  async #writeHeartbeats(beats: Heartbeat[]): Promise<void[]> {
+    await this.#db.transaction().execute(async (tx) => {
+      for (const b of beats) {
+        await tx
+          .updateTable('instances')
+          .set({ last_heartbeat_at: b.nowMs, ...(b.agentVersion ? { agent_version: b.agentVersion } : {}) })
+          .where('instance_id', '=', b.instanceId)
+          .execute();
+      }
+    });
+    return beats.map(() => undefined);
   }
 
   async deregister(instanceId: string, nowMs: number): Promise<boolean> {
@@ -114,20 +158,23 @@ export class InstanceService {
    * Online means the notify channel is up: the agent never polls, so an agent without it cannot be
    * reached, whatever its last heartbeat says. RunCommand uses the same rule to fail fast.
    */
-  isOnline(inst: Pick<InstanceTable, 'instance_id'>): boolean {
-    return this.#notifier.isConnected(inst.instance_id);
+  async #onlineAmong(rows: readonly Pick<InstanceTable, 'instance_id'>[]): Promise<Set<string>> {
+    return this.#notifier.connectedAmong(rows.map((r) => r.instance_id));
   }
 
   async describeManaged(f: ListFilter & { connected?: boolean; paging: Paging }) {
     const q = this.#filtered(f);
     const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const { rows: page, fields } = await this.#page(q, f.paging, Number(n));
-    const counts = await this.#invocationCounts(page.map((r) => r.instance_id));
+    const [counts, online] = await Promise.all([
+      this.#invocationCounts(page.map((r) => r.instance_id)),
+      this.#onlineAmong(page),
+    ]);
     return {
       ...fields,
       Instances: page.map((r) => ({
         ...managedView(r, counts.get(r.instance_id) ?? 0),
-        Connected: this.isOnline(r),
+        Connected: online.has(r.instance_id),
         Tags: (JSON.parse(r.tags) as { key: string; value: string }[]).map((t) => ({
           TagKey: t.key,
           TagValue: t.value,
@@ -173,13 +220,17 @@ export class InstanceService {
     const paging: Paging = { mode: 'page', pageNumber: f.pageNumber, pageSize: f.pageSize };
     const { rows: page, fields } = await this.#page(q, paging, Number(n));
     const ids = page.map((r) => r.instance_id);
-    const [counts, active] = await Promise.all([this.#invocationCounts(ids), this.#activeCounts(ids)]);
+    const [counts, active, online] = await Promise.all([
+      this.#invocationCounts(ids),
+      this.#activeCounts(ids),
+      this.#onlineAmong(page),
+    ]);
     return {
       ...fields,
       InstanceCloudAssistantStatusSet: {
         InstanceCloudAssistantStatus: page.map((r) => ({
           ActiveTaskCount: active.get(r.instance_id) ?? 0,
-          CloudAssistantStatus: String(this.isOnline(r)),
+          CloudAssistantStatus: String(online.has(r.instance_id)),
           CloudAssistantVersion: r.agent_version,
           InstanceId: r.instance_id,
           InvocationCount: counts.get(r.instance_id) ?? 0,
@@ -194,17 +245,17 @@ export class InstanceService {
 
   /**
    * The live instances a listing asks for, as one SQL query, so a fleet of any size is counted and
-   * paged by the store. "Connected" lives in the gateway's memory, so its ids go in as one JSON
-   * parameter (one bound value however many agents are connected).
+   * paged by the store. "Connected" is the presence table (agent_presence), which every node keeps.
    */
   #filtered(f: ListFilter & { connected?: boolean }): InstanceQuery {
     let q = this.#db.selectFrom('instances').where('deregistered_at', 'is', null);
     if (f.instanceIds.length > 0) {
-      q = q.where('instance_id', 'in', f.instanceIds);
+      // One bound value however many ids the request lists.
+      q = q.where('instance_id', 'in', valuesOf(this.#db, f.instanceIds));
     }
     if (f.instanceName) {
       q = f.instanceName.includes('*')
-        ? q.where(sql<SqlBool>`instance_name LIKE ${likePattern(f.instanceName)} ESCAPE '\\'`)
+        ? q.where(likeInsensitive(this.#db, 'instance_name', likePattern(f.instanceName)))
         : q.where('instance_name', '=', f.instanceName);
     }
     if (f.activationId) {
@@ -214,12 +265,9 @@ export class InstanceService {
       q = q.where('os_type', '=', f.osType.toLowerCase());
     }
     if (f.connected !== undefined) {
-      const ids = JSON.stringify(this.#notifier.connectedIds());
-      q = q.where(
-        f.connected
-          ? sql<SqlBool>`instance_id IN (SELECT value FROM json_each(${ids}))`
-          : sql<SqlBool>`instance_id NOT IN (SELECT value FROM json_each(${ids}))`,
-      );
+      // Presence is in the store (every node of a cluster writes its agents there): one subquery.
+      const live = this.#db.selectFrom('agent_presence').select('instance_id').where('lease_until', '>', Date.now());
+      q = q.where('instance_id', f.connected ? 'in' : 'not in', live);
     }
     return q;
   }

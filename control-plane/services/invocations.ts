@@ -13,6 +13,7 @@ import {
   type TaskListQuery,
 } from '../../protocol/index.js';
 import type { Db, InvocationInstanceTable, InvocationRunTable, InvocationTable } from '../store/index.js';
+import { valuesOf } from '../store/index.js';
 import { ApiError, invalid, isoTime, missing, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import {
@@ -124,12 +125,13 @@ export interface ModifyInvocationInput {
   instanceIds: string[];
 }
 
-const INVALID_PARAM_TO_ERROR: Record<string, string> = {
-  TypeInvalid: 'InvalidCommandType',
-  CommandContentInvalid: 'InvalidCommandContent',
-  UsernameOrPasswordInvalid: 'UserNotExist',
-  workingDirectory: 'InvalidWorkingDir',
-};
+/** A Map: the key is the agent's `param`, which may name an Object.prototype member. */
+const INVALID_PARAM_TO_ERROR = new Map([
+  ['TypeInvalid', 'InvalidCommandType'],
+  ['CommandContentInvalid', 'InvalidCommandContent'],
+  ['UsernameOrPasswordInvalid', 'UserNotExist'],
+  ['workingDirectory', 'InvalidWorkingDir'],
+]);
 
 const COUNTER: Record<RecordStatus, keyof InvocationTable & `n_${string}`> = {
   Pending: 'n_pending',
@@ -350,7 +352,7 @@ export class InvocationService {
   async #dispatch(d: Dispatch, nowMs: number): Promise<{ CommandId: string; InvokeId: string }> {
     const invokeId = newId('t', this.#regionCode());
     const once = d.schedule.repeatMode === 'Once';
-    const connected = new Set(d.instanceIds.filter((i) => this.#notifier.isConnected(i)));
+    const connected = await this.#notifier.connectedAmong(d.instanceIds);
     const offline = once ? d.instanceIds.length - connected.size : 0;
     const created = await this.#db.transaction().execute(async (tx) => {
       if (d.clientToken) {
@@ -372,7 +374,7 @@ export class InvocationService {
       const found = await tx
         .selectFrom('instances')
         .select('instance_id')
-        .where('instance_id', 'in', d.instanceIds)
+        .where('instance_id', 'in', valuesOf(this.#db, d.instanceIds))
         .where('deregistered_at', 'is', null)
         .execute();
       const known = new Set(found.map((r) => r.instance_id));
@@ -478,14 +480,12 @@ export class InvocationService {
       await tx
         .updateTable('instances')
         .set({ last_invoked_at: nowMs })
-        .where('instance_id', 'in', d.instanceIds)
+        .where('instance_id', 'in', valuesOf(this.#db, d.instanceIds))
         .execute();
       return { CommandId: d.commandId, InvokeId: invokeId, fresh: true };
     });
     if (created.fresh && !isBootTime(d.schedule.repeatMode)) {
-      for (const id of connected) {
-        this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: invokeId }));
-      }
+      this.#notifier.kick([...connected], formatKick({ type: 'task', action: 'run', id: invokeId }));
       for (const id of once ? d.instanceIds.filter((i) => !connected.has(i)) : []) {
         this.#emit([{ invokeId, instanceId: id, from: 'Pending', to: 'Aborted' }]);
       }
@@ -892,7 +892,7 @@ export class InvocationService {
         break;
       case 'invalid':
         patch.status = 'Invalid';
-        patch.error_code = INVALID_PARAM_TO_ERROR[report.param] ?? report.param;
+        patch.error_code = INVALID_PARAM_TO_ERROR.get(report.param) ?? report.param;
         patch.error_info = report.value;
         patch.finish_time = nowMs;
         break;
@@ -951,7 +951,7 @@ export class InvocationService {
         .select(['instance_id', 'status', 'delivered_at'])
         .where('invoke_id', '=', invokeId);
       if (only.length > 0) {
-        q = q.where('instance_id', 'in', only);
+        q = q.where('instance_id', 'in', valuesOf(this.#db, only)); // one bound value, however long the list
       }
       const recs = await q.execute();
       if (only.length > 0) {
@@ -994,9 +994,7 @@ export class InvocationService {
       await this.#count(tx, invokeId, moves);
       return { moves, kick };
     });
-    for (const id of kick) {
-      this.#notifier.kick(id, formatKick({ type: 'task', action: 'stop', id: invokeId }));
-    }
+    this.#notifier.kick(kick, formatKick({ type: 'task', action: 'stop', id: invokeId }));
     this.#emit(moves);
     return {};
   }
@@ -1161,9 +1159,7 @@ export class InvocationService {
       const active = recs.filter((r) => r.status === 'Scheduled' || r.status === 'Running');
       return { CommandId: commandId, kick: isPeriodic(inv.repeat_mode) ? active.map((r) => r.instance_id) : [] };
     });
-    for (const id of kick.filter((i) => this.#notifier.isConnected(i))) {
-      this.#notifier.kick(id, formatKick({ type: 'task', action: 'run', id: input.invokeId }));
-    }
+    this.#notifier.kick(kick, formatKick({ type: 'task', action: 'run', id: input.invokeId }));
     return { CommandId };
   }
 

@@ -1,3 +1,4 @@
+export * from './batcher.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './logger.js';

@@ -1,3 +1,12 @@
 // Times on the operator API are ISO 8601 UTC without milliseconds, as the stock API shows them.
+
+/** Past year 9999 toISOString leaves the format (+YYYYYY-…), and past ±8.64e15 it throws. */
+const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * A stored time (ms since the epoch) for a listing; 0, null and anything outside 1970–9999 show as
+ * empty. It never throws: one row stored with a bad time (before times were checked, or by another
+ * writer) shows that field empty instead of failing every page that holds it.
+ */
 export const isoTime = (ms: number | null | undefined): string =>
-  ms === null || ms === undefined || ms === 0 ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  typeof ms === 'number' && ms > 0 && ms <= MAX_MS ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';

@@ -1,70 +1,102 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Migrator, type Kysely } from 'kysely';
+import { createTestDatabase } from '../../test/harness/postgres.js';
+import { forEachStore, testedDialects } from '../../test/harness/stores.js';
 import { migrations } from './migrations.js';
-import type { Database } from './schema.js';
+import { openStore } from './open-store.js';
 
-describe('migration 0002', () => {
-  it('backfills status counters and templates of invocations stored before it', async () => {
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
-    const only = (names: string[]) =>
-      new Migrator({
-        db,
-        provider: { getMigrations: async () => Object.fromEntries(names.map((n) => [n, migrations[n]!])) },
+forEachStore((store) => {
+  describe('migration 0002', () => {
+    it('backfills status counters and templates of invocations stored before it', async () => {
+      const db = await store.openEmpty();
+      const only = (names: string[]) =>
+        new Migrator({
+          db,
+          provider: { getMigrations: async () => Object.fromEntries(names.map((n) => [n, migrations[n]!])) },
+        });
+      assert.equal((await only(['0001_initial']).migrateToLatest()).error, undefined);
+      const inv = (id: string) => ({
+        invoke_id: id,
+        command_id: 'c-1',
+        command_name: '',
+        command_type: 'RunShellScript',
+        command_content: 'ZWNobw==',
+        command_description: '',
+        parameters: '{}',
+        repeat_mode: 'Once',
+        frequency: '',
+        timed: 0,
+        username: '',
+        working_dir: '',
+        timeout: 60,
+        enable_parameter: 0,
+        client_token: null,
+        created_at: 1,
       });
-    assert.equal((await only(['0001_initial']).migrateToLatest()).error, undefined);
-    const inv = (id: string) => ({
-      invoke_id: id,
-      command_id: 'c-1',
-      command_name: '',
-      command_type: 'RunShellScript',
-      command_content: 'ZWNobw==',
-      command_description: '',
-      parameters: '{}',
-      repeat_mode: 'Once',
-      frequency: '',
-      timed: 0,
-      username: '',
-      working_dir: '',
-      timeout: 60,
-      enable_parameter: 0,
-      client_token: null,
-      created_at: 1,
+      const rec = (invokeId: string, instanceId: string, status: string) => ({
+        invoke_id: invokeId,
+        instance_id: instanceId,
+        status,
+        output: Buffer.alloc(0),
+        creation_time: 1,
+        update_time: 1,
+      });
+      // The 0001 shape, written without the columns 0002 adds.
+      await (db as unknown as Kysely<Record<string, Record<string, unknown>>>)
+        .insertInto('invocations')
+        .values([inv('t-a'), inv('t-b'), inv('t-c')])
+        .execute();
+      await (db as unknown as Kysely<Record<string, Record<string, unknown>>>)
+        .insertInto('invocation_instances')
+        .values([
+          rec('t-a', 'mi-1', 'Success'),
+          rec('t-a', 'mi-2', 'Timeout'),
+          rec('t-b', 'mi-1', 'Running'),
+          rec('t-b', 'mi-2', 'Aborted'),
+          rec('t-c', 'mi-1', 'Stopped'),
+        ])
+        .execute();
+      assert.equal((await only(Object.keys(migrations)).migrateToLatest()).error, undefined);
+      const rows = await db.selectFrom('invocations').selectAll().orderBy('invoke_id').execute();
+      assert.deepEqual(
+        rows.map((r) => [
+          r.invoke_id,
+          r.status,
+          r.n_finished,
+          r.n_failed,
+          r.n_running,
+          r.n_stopped,
+          r.command_template,
+        ]),
+        [
+          ['t-a', 'PartialFailed', 1, 1, 0, 0, 'ZWNobw=='],
+          ['t-b', 'Running', 0, 1, 1, 0, 'ZWNobw=='],
+          ['t-c', 'Stopped', 0, 0, 0, 1, 'ZWNobw=='],
+        ],
+      );
+      await db.destroy();
     });
-    const rec = (invokeId: string, instanceId: string, status: string) => ({
-      invoke_id: invokeId,
-      instance_id: instanceId,
-      status,
-      output: Buffer.alloc(0),
-      creation_time: 1,
-      update_time: 1,
-    });
-    // The 0001 shape, written without the columns 0002 adds.
-    await (db as unknown as Kysely<Record<string, Record<string, unknown>>>)
-      .insertInto('invocations')
-      .values([inv('t-a'), inv('t-b'), inv('t-c')])
-      .execute();
-    await (db as unknown as Kysely<Record<string, Record<string, unknown>>>)
-      .insertInto('invocation_instances')
-      .values([
-        rec('t-a', 'mi-1', 'Success'),
-        rec('t-a', 'mi-2', 'Timeout'),
-        rec('t-b', 'mi-1', 'Running'),
-        rec('t-b', 'mi-2', 'Aborted'),
-        rec('t-c', 'mi-1', 'Stopped'),
-      ])
-      .execute();
-    assert.equal((await only(Object.keys(migrations)).migrateToLatest()).error, undefined);
-    const rows = await db.selectFrom('invocations').selectAll().orderBy('invoke_id').execute();
-    assert.deepEqual(
-      rows.map((r) => [r.invoke_id, r.status, r.n_finished, r.n_failed, r.n_running, r.n_stopped, r.command_template]),
-      [
-        ['t-a', 'PartialFailed', 1, 1, 0, 0, 'ZWNobw=='],
-        ['t-b', 'Running', 0, 1, 1, 0, 'ZWNobw=='],
-        ['t-c', 'Stopped', 0, 0, 0, 1, 'ZWNobw=='],
-      ],
-    );
-    await db.destroy();
+  });
+});
+
+describe('migrations on PostgreSQL', { skip: !testedDialects().includes('postgres') }, () => {
+  it('run once when several nodes start on one empty database together', async () => {
+    const t = await createTestDatabase();
+    try {
+      const nodes = await Promise.all(
+        Array.from({ length: 4 }, () => openStore(t.url, { poolSize: 2, allowExitOnIdle: true })),
+      );
+      const done = await nodes[0]!
+        .selectFrom('kysely_migration' as never)
+        .select('name' as never)
+        .execute();
+      assert.deepEqual(done.map((r) => (r as { name: string }).name).sort(), Object.keys(migrations).sort());
+      await Promise.all(nodes.map((db) => db.destroy()));
+      // And a restart finds nothing left to do.
+      await (await openStore(t.url, { poolSize: 1, allowExitOnIdle: true })).destroy();
+    } finally {
+      await t.drop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 // Schema migrations, written with Kysely's schema builder so SQLite and PostgreSQL share them.
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { binaryType, dialectOf } from './dialect.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -91,7 +92,7 @@ const initial: Migration = {
       .addColumn('instance_id', 'varchar(64)', (c) => c.notNull())
       .addColumn('status', 'varchar(32)', (c) => c.notNull())
       .addColumn('exit_code', 'integer')
-      .addColumn('output', 'blob', (c) => c.notNull())
+      .addColumn('output', binaryType(db), (c) => c.notNull())
       .addColumn('dropped', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
       .addColumn('error_info', 'text', (c) => c.notNull().defaultTo(''))
@@ -221,7 +222,7 @@ const schedules: Migration = {
       .addColumn('repeat_no', 'integer', (c) => c.notNull())
       .addColumn('status', 'varchar(32)', (c) => c.notNull())
       .addColumn('exit_code', 'integer')
-      .addColumn('output', 'blob', (c) => c.notNull())
+      .addColumn('output', binaryType(db), (c) => c.notNull())
       .addColumn('dropped', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('error_code', 'text', (c) => c.notNull().defaultTo(''))
       .addColumn('error_info', 'text', (c) => c.notNull().defaultTo(''))
@@ -295,12 +296,72 @@ const instanceListing: Migration = {
   },
 };
 
+/** Agent request ids live in the store, like the API nonces: a replay is refused after a restart too. */
+const agentRequestIds: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('agent_request_ids')
+      .addColumn('id', 'varchar(160)', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('agent_request_ids_expires').on('agent_request_ids').column('expires_at').execute();
+  },
+};
+
+/** Presence of agents on the nodes of a cluster (a single node keeps it too: listings read it). */
+const agentPresence: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('agent_presence')
+      .addColumn('instance_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('node_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('lease_until', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('agent_presence_node').on('agent_presence').column('node_id').execute();
+  },
+};
+
+/**
+ * PostgreSQL enforces what SQLite only declares: varchar(n) lengths and 32-bit `integer`. Columns
+ * that hold a caller's or an agent's value with no limit of that size become text / bigint:
+ * ClientToken and SignatureNonce (no length limit in the API), an agent's request id, and an
+ * agent's exitCode (Windows reports NTSTATUS codes such as 3221225477) and dropped byte counts.
+ * SQLite already stores all of these as they are: nothing to do there.
+ */
+const postgresWidths: Migration = {
+  async up(db: Kysely<unknown>) {
+    if (dialectOf(db) !== 'postgres') {
+      return;
+    }
+    const widen: [string, string, 'text' | 'bigint'][] = [
+      ['api_nonces', 'nonce', 'text'],
+      ['agent_request_ids', 'id', 'text'],
+      ['commands', 'client_token', 'text'],
+      ['invocations', 'client_token', 'text'],
+      ['file_sends', 'client_token', 'text'],
+      ['invocation_instances', 'exit_code', 'bigint'],
+      ['invocation_instances', 'dropped', 'bigint'],
+      ['invocation_runs', 'exit_code', 'bigint'],
+      ['invocation_runs', 'dropped', 'bigint'],
+    ];
+    for (const [table, column, type] of widen) {
+      await db.schema
+        .alterTable(table)
+        .alterColumn(column, (c) => c.setDataType(type))
+        .execute();
+    }
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_commands_and_stop': commandsAndStop,
   '0004_schedules': schedules,
   '0005_file_sends': fileSends,
   '0006_instance_listing': instanceListing,
+  '0007_agent_request_ids': agentRequestIds,
+  '0008_agent_presence': agentPresence,
+  '0009_postgres_widths': postgresWidths,
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -16,6 +16,20 @@ export interface ApiNonceTable {
   expires_at: number;
 }
 
+/** Agent request ids (x-acs-request-id) seen within the signature window, per instance (0007). */
+export interface AgentRequestIdTable {
+  /** `<instanceId>:<requestId>`. */
+  id: string;
+  expires_at: number;
+}
+
+/** Which node holds an agent's notify socket, until `lease_until` unless renewed (0008). */
+export interface AgentPresenceTable {
+  instance_id: string;
+  node_id: string;
+  lease_until: number;
+}
+
 export interface ActivationTable {
   activation_id: string;
   /** SHA-256 of the activation code: the code itself is shown once and never stored. */
@@ -164,6 +178,8 @@ export interface TagTable {
 export interface Database {
   access_keys: AccessKeyTable;
   api_nonces: ApiNonceTable;
+  agent_request_ids: AgentRequestIdTable;
+  agent_presence: AgentPresenceTable;
   activations: ActivationTable;
   instances: InstanceTable;
   commands: CommandTable;

@@ -18,6 +18,27 @@ ensure_chromium() {
   fi
 }
 
+# Store and service tests run on PostgreSQL too (test/harness/postgres.ts starts a throwaway
+# cluster from Debian's binaries in /usr/lib/postgresql/<version>/bin; no server is set up).
+ensure_postgresql() {
+  if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    echo "== installing postgresql (Debian package) for the store tests on PostgreSQL"
+    if [ "$(id -u)" -ne 0 ]; then echo "installing postgresql needs root: apt-get install postgresql" >&2; return 1; fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+}
+
+# The cluster test puts Debian's nginx (with its stream module) in front of two control-plane nodes.
+ensure_nginx() {
+  if [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+    echo "== installing nginx and its stream module (Debian packages) for the cluster test"
+    if [ "$(id -u)" -ne 0 ]; then echo "installing nginx needs root: apt-get install nginx libnginx-mod-stream" >&2; return 1; fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-stream >/dev/null
+  fi
+}
+
 # Packages: dpkg-deb (Debian's dpkg), rpmbuild (Debian's rpm package), zip/unzip for the update
 # zip; the single executable needs postject, a dev dependency that ensure_deps installs.
 ensure_packaging_tools() {

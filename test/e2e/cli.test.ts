@@ -182,6 +182,15 @@ describe('assist CLI end to end', () => {
     assert.match(watched.stdout, new RegExp(`^${agent.instanceId}\\s+Success\\s+0\\s`, 'm'));
     assert.match(watched.stdout, /---\nwatched\n/);
     assert.match(watched.stderr, /progress: 1\/1 instances finished/);
+    // --json names the invocation and its command, as docs/cli.md says.
+    const json = await assist(['results', invokeId, '--json']);
+    assert.equal(json.status, 0, show(json));
+    const body = JSON.parse(json.stdout) as { InvokeId: string; CommandId: string; Results: JsonResult[] };
+    const inv = (await h.pop.call('DescribeInvocations', { InvokeId: invokeId })).Invocations.Invocation[0];
+    assert.match(inv.CommandId, /^c-\S+$/);
+    assert.deepEqual(Object.keys(body), ['InvokeId', 'CommandId', 'Results']);
+    assert.deepEqual([body.InvokeId, body.CommandId], [invokeId, inv.CommandId]);
+    assert.equal(body.Results[0]!.Output, 'watched\n');
   });
 
   it('stop on a sleep 600 run: the result is Stopped', async () => {

@@ -19,6 +19,18 @@ describe('console layout', { timeout: 60_000 }, () => {
     assert.ok(focused && focused.y >= 0, `skip link on screen when focused (${JSON.stringify(focused)})`);
 
     await signIn(page, h);
+    // The page heading (and the window title) name the open tab.
+    const heading = page.getByRole('heading', { level: 2 });
+    assert.equal(await heading.innerText(), 'Run command');
+    for (const tab of ['Commands', 'Results', 'Managed instances', 'Activation codes', 'File sends']) {
+      await openTab(page, tab);
+      assert.equal(await heading.innerText(), tab);
+      assert.equal(await page.title(), `${tab} · Open Cloud Assistant`);
+    }
+    await page.getByRole('tab', { name: 'File sends' }).press('Home'); // the keyboard path too
+    assert.equal(await heading.innerText(), 'Run command');
+    assert.equal(await page.getByRole('region', { name: 'Run command' }).count(), 1, 'the section is named by it');
+
     const announcer = await page.locator('#announcer').boundingBox();
     assert.ok(announcer && announcer.width <= 1 && announcer.height <= 1, 'the announcer takes no space');
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
-import { eventually } from '../harness/eventually.js';
+import { eventually, SLACK_MS } from '../harness/eventually.js';
 import { apiError } from '../harness/sdk.js';
 
 type Result = {
@@ -22,9 +22,12 @@ type Result = {
   StartTime: string;
 };
 
+/** The cron schedule's period: the shortest the API accepts (`0/5 * * * * ?` is refused). */
+const PERIOD_MS = 10_000;
+
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
 
-describe('periodic invocations end to end', { timeout: 120_000 }, () => {
+describe('periodic invocations end to end', { timeout: 180_000 }, () => {
   let h: TestControlPlane;
   let agent: TestAgent;
   let work: string;
@@ -49,7 +52,7 @@ describe('periodic invocations end to end', { timeout: 120_000 }, () => {
       CommandContent: `echo run >> ${runs}; echo tick`,
       'InstanceId.1': agent.instanceId,
       RepeatMode: 'Period',
-      Frequency: '0/10 * * * * ?',
+      Frequency: `0/${PERIOD_MS / 1000} * * * * ?`,
       Timeout: 10,
     });
     const first = await invocation(id);
@@ -60,7 +63,8 @@ describe('periodic invocations end to end', { timeout: 120_000 }, () => {
 
     const three = await eventually(() => history(id), {
       until: (rs) => rs.filter((r) => r.InvokeRecordStatus === 'Finished').length >= 3,
-      timeoutMs: 60_000,
+      // Three runs come within three periods; a loaded machine gets SLACK_MS more.
+      timeoutMs: 3 * PERIOD_MS + SLACK_MS,
       intervalMs: 500,
       what: 'three finished runs',
     });
@@ -87,13 +91,12 @@ describe('periodic invocations end to end', { timeout: 120_000 }, () => {
     await h.pop.call('StopInvocation', { InvokeId: id });
     await eventually(() => invocation(id), {
       until: (inv) => inv.InvocationStatus === 'Stopped',
-      timeoutMs: 20_000,
       what: 'the invocation to be Stopped',
     });
     const atStop = lines(runs).length;
     const recordedAtStop = (await history(id)).length;
     // A full period and more: the agent dropped its timer, so nothing runs or is recorded again.
-    await new Promise((r) => setTimeout(r, 13_000));
+    await new Promise((r) => setTimeout(r, PERIOD_MS + 3_000));
     assert.equal(lines(runs).length, atStop, 'no run after the stop');
     assert.equal((await history(id)).length, recordedAtStop, 'no record after the stop');
     assert.equal(lines(runs).length, recordedAtStop, 'every run on the instance is recorded once');

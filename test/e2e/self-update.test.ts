@@ -27,7 +27,7 @@ import { AGENT_VERSION } from '../../agent/shared/version.js';
 import { updateArch, updateOs } from '../../protocol/index.js';
 import { runAgentCli } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
-import { eventually } from '../harness/eventually.js';
+import { eventually, SLACK_MS } from '../harness/eventually.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const TSX = join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs');
@@ -301,7 +301,10 @@ describe('agent self-update', () => {
     assert.ok(bPid, 'needs the update to B of the previous test');
     publish(C, { script: '#!/bin/sh\necho "broken build" >&2\nexit 1\n' });
 
-    await explained(eventually(() => badVersions()?.[C], { timeoutMs: 40_000, what: `${C} to be recorded as bad` }));
+    // The next check (1 s), then the 10 s health deadline, then the rollback; plus slack.
+    await explained(
+      eventually(() => badVersions()?.[C], { timeoutMs: 1000 + 10_000 + SLACK_MS, what: `${C} to be recorded as bad` }),
+    );
     assert.match(badVersions()![C]!.reason, /did not start and reach the control plane within 10000 ms/);
     await explained(
       eventually(
@@ -325,7 +328,8 @@ describe('agent self-update', () => {
         .filter((l) => l.includes('"reason":"failed-before"')).length;
     const before = declined();
     await explained(
-      eventually(() => declined() >= before + 3, { timeoutMs: 15_000, what: `${C} to be declined again` }),
+      // Three checks, 1 s apart; plus slack.
+      eventually(() => declined() >= before + 3, { timeoutMs: 3 * 1000 + SLACK_MS, what: `${C} to be declined again` }),
     );
     assert.equal(agentPid(), backPid, 'no restart');
     assert.ok(!existsSync(join(root, C)), `${C} is not downloaded again`);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { registerAgent, startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
-import { eventually } from '../harness/eventually.js';
+import { eventually, SLACK_MS } from '../harness/eventually.js';
 import { apiError } from '../harness/sdk.js';
 import { connectStockPeer, type StockPeer } from '../harness/stock-peer.js';
 
@@ -173,7 +173,8 @@ describe('stop and delivery end to end', () => {
     assert.equal(await invocationStatus(id), 'Running');
     const r = await eventually(() => resultOn(id, peer.instanceId), {
       until: (x) => x.InvokeRecordStatus !== 'Pending',
-      timeoutMs: DELIVERY_TIMEOUT_MS * 3,
+      // The window ends DELIVERY_TIMEOUT_MS after creation (plus a sweep, every second here).
+      timeoutMs: DELIVERY_TIMEOUT_MS + SLACK_MS,
       what: 'the delivery timeout',
     });
     assert.ok(Date.now() - started >= DELIVERY_TIMEOUT_MS - 100, 'not before the window ends');

@@ -12,12 +12,17 @@ import { AGENT_VERSION } from '../../agent/shared/index.js';
 import { readStatusFile, type WatchdogStatus } from '../../agent/watchdog/index.js';
 import { registerAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
-import { eventually } from '../harness/eventually.js';
+import { eventually, SLACK_MS } from '../harness/eventually.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const AGENT_BUNDLE = join(ROOT, 'dist', 'aliyun-service.cjs');
-/** Documented bound (docs/configuration.md): a SIGKILLed agent runs again after the 1 s backoff plus its start. */
-const RESTART_AFTER_KILL_BOUND_MS = 3000;
+/**
+ * A SIGKILLed agent runs again after the 1 s backoff (docs/configuration.md; measured 1.0 s). The
+ * bound adds slack for a loaded test machine: it catches a restart that waits for something else
+ * (a sample, a longer backoff), not a busy scheduler. The exact delay is checked in the status.
+ */
+const RESTART_BACKOFF_MS = 1000;
+const RESTART_AFTER_KILL_BOUND_MS = RESTART_BACKOFF_MS + 5000;
 
 interface Daemon {
   proc: ChildProcess;
@@ -126,7 +131,8 @@ describe('assist_daemon supervising the real agent', () => {
   async function agentStarted(notPid?: number): Promise<number> {
     const s = await eventually(() => status(), {
       until: (v) => v?.state === 'running' && v.agent !== null && v.agent.pid !== notPid,
-      timeoutMs: 20_000,
+      // The slowest: SIGSTOP, 3 samples of 500 ms, a 5 s stop grace, a 2 s backoff; plus slack.
+      timeoutMs: 3 * 500 + 5000 + 2000 + SLACK_MS,
       what: 'an agent started by the watchdog',
     });
     agentPids.add(s!.agent!.pid);
@@ -149,7 +155,6 @@ describe('assist_daemon supervising the real agent', () => {
 
   async function agentOnline(pid: number): Promise<void> {
     await eventually(() => agentSaid(pid, 'Started successfully') && h.cp.gateway.isConnected(reg.instanceId), {
-      timeoutMs: 20_000,
       what: `agent ${pid} to connect`,
     });
   }
@@ -202,7 +207,7 @@ describe('assist_daemon supervising the real agent', () => {
     assert.ok(restartedMs <= RESTART_AFTER_KILL_BOUND_MS, `restart took ${restartedMs} ms`);
     const s = status()!;
     assert.equal(s.restarts, 1);
-    assert.deepEqual(pickRestart(s), { reason: 'exited', detail: 'killed by SIGKILL', delayMs: 1000 });
+    assert.deepEqual(pickRestart(s), { reason: 'exited', detail: 'killed by SIGKILL', delayMs: RESTART_BACKOFF_MS });
 
     const run = await h.ecs.call('runCommand', {
       regionId: 'cn-local',

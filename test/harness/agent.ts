@@ -89,8 +89,13 @@ export async function registerAgent(t: Cleanup, h: TestControlPlane, o: Register
 export async function startAgent(
   t: Cleanup,
   h: TestControlPlane,
-  o: RegisterOptions & { env?: Record<string, string> } = {},
+  o: RegisterOptions & {
+    env?: Record<string, string>;
+    /** Whether the agent is connected; default: `h`'s own gateway holds its socket (one node). */
+    isConnected?: (instanceId: string) => boolean | Promise<boolean>;
+  } = {},
 ): Promise<TestAgent> {
+  const isConnected = o.isConnected ?? ((id: string) => h.cp.gateway.isConnected(id));
   const reg = await registerAgent(t, h, o);
   Object.assign(reg.env, o.env);
   let child: ChildProcess | undefined;
@@ -107,7 +112,7 @@ export async function startAgent(
       exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
       proc.stdout?.resume();
       proc.stderr?.resume();
-      await eventually(() => h.cp.gateway.isConnected(reg.instanceId), {
+      await eventually(() => isConnected(reg.instanceId), {
         timeoutMs: 30_000,
         what: `agent ${reg.instanceId} to connect`,
       });

@@ -9,6 +9,7 @@ export interface Cleanup {
   after(fn: () => unknown): void;
 }
 import { buildServer, type ControlPlane, type ServerOptions } from '../../control-plane/index.js';
+import { createTestDatabase } from './postgres.js';
 import { EcsClient, PopClient } from './sdk.js';
 
 export interface TestControlPlane {
@@ -22,9 +23,35 @@ export interface TestControlPlane {
   pop: PopClient;
 }
 
+/** The PostgreSQL database of each data dir, so a control plane restarted on a data dir finds its store. */
+const databaseOfDataDir = new Map<string, Promise<string>>();
+
+/**
+ * The store of a test control plane: `o.database` when given; with OCA_TEST_DATABASE=postgres a
+ * fresh PostgreSQL database (one per data dir) in this test process's throwaway cluster; else
+ * SQLite in the data dir.
+ */
+function testDatabase(o: Partial<ServerOptions>, dataDir: string): Promise<string | undefined> {
+  if (o.database !== undefined || process.env['OCA_TEST_DATABASE'] !== 'postgres') {
+    return Promise.resolve(o.database);
+  }
+  let url = databaseOfDataDir.get(dataDir);
+  if (!url) {
+    url = createTestDatabase({ migrated: true }).then((d) => d.url);
+    databaseOfDataDir.set(dataDir, url);
+  }
+  return url;
+}
+
 export async function startControlPlane(t: Cleanup, o: Partial<ServerOptions> = {}): Promise<TestControlPlane> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'oca-cp-'));
-  const cp = await buildServer({ silent: process.env['OCA_TEST_LOG'] !== '1', ...o, dataDir });
+  const database = await testDatabase(o, dataDir);
+  const cp = await buildServer({
+    silent: process.env['OCA_TEST_LOG'] !== '1',
+    ...o,
+    dataDir,
+    ...(database ? { database } : {}),
+  });
   const { port } = await cp.start();
   const key = await cp.keys.create('test');
   const hostPort = `127.0.0.1:${port}`;

@@ -284,7 +284,11 @@ describe('stock agent message sequences', () => {
   it('refuses a report without a taskId, and ignores reports on unknown tasks and on tasks of other instances', async () => {
     const bad = await peer.report('finish', 'invokeVersion=0&start=1&end=2&exitCode=0&dropped=0');
     assert.equal(bad.status, 400);
-    const unknown = await peer.report('finish', 'taskId=t-unknown&invokeVersion=0&start=1&end=2&exitCode=0&dropped=0');
+    const now = Date.now();
+    const unknown = await peer.report(
+      'finish',
+      `taskId=t-unknown&invokeVersion=0&start=${now}&end=${now}&exitCode=0&dropped=0`,
+    );
     assert.equal(unknown.status, 200);
     const other = await connectStockPeer(cleanup, h);
     const id = (
@@ -296,11 +300,11 @@ describe('stock agent message sequences', () => {
     ).InvokeId as string;
     await other.kicked(`kick_vm task run ${id}`);
     assert.deepEqual(
-      (await peer.fetch(`reason=kickoff&taskId=${id}&currentTime=1&offset=0&timeZone=UTC`)).json['run'],
+      (await peer.fetch(`reason=kickoff&taskId=${id}&currentTime=${now}&offset=0&timeZone=UTC`)).json['run'],
       [],
     );
     assert.equal(
-      (await peer.report('finish', `taskId=${id}&invokeVersion=0&start=1&end=2&exitCode=0&dropped=0`)).status,
+      (await peer.report('finish', `taskId=${id}&invokeVersion=0&start=${now}&end=${now}&exitCode=0&dropped=0`)).status,
       200,
     );
     assert.equal((await result(id)).InvocationStatus, 'Pending', "one instance cannot end another's task");

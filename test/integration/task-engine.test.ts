@@ -27,6 +27,7 @@ import {
   type TaskEngineOptions,
 } from '../../agent/tasks/index.js';
 import { HttpClient, agentPaths, createMemoryLogger, type AgentPaths } from '../../agent/shared/index.js';
+import { detectContainment } from '../../agent/executor/index.js';
 
 interface Recorded {
   kind: string;
@@ -64,7 +65,8 @@ function entry(
   };
 }
 
-async function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+// Things that happen at once (a report, a spawn); the deadline is slack for a loaded machine.
+async function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = get();
@@ -729,6 +731,53 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
       assert.ok(!/sleep 30[1-5]/.test(ps), ps);
     });
   }
+
+  it('with a cgroup containment, a stopped task also loses what called setsid, in a cgroup named after it', async (t) => {
+    const d = detectContainment();
+    if (d.kind !== 'cgroup-v2') {
+      t.skip(`no writable cgroup v2: ${d.reason}`);
+      return;
+    }
+    const e2 = makeEngine({ paths: otherPaths(), containment: d.containment });
+    await e2.start();
+    const id = uid();
+    const started = join(dir, `escaped-${id}`);
+    const script = [
+      `setsid -f sh -c 'echo $$ > ${started}; cat /proc/self/cgroup >> ${started}; exec sleep 306' >/dev/null 2>&1`,
+      `while [ ! -s ${started} ]; do sleep 0.01; done`,
+      'echo ready',
+      'sleep 307',
+    ].join('\n');
+    const e = entry(id, script);
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', run: [e] } });
+    await e2.fetch({ reason: 'kickoff' });
+    await waitFor('the script to start', () =>
+      reportsFor(id).find((r) => r.kind === 'running' && r.body.toString().includes('ready')),
+    );
+    const [escaped, ...cgroup] = readFileSync(started, 'utf8').trim().split('\n');
+    t.after(() => {
+      try {
+        process.kill(Number(escaped), 'SIGKILL'); // only when the test failed
+      } catch {
+        // gone, as it should be
+      }
+    });
+    assert.match(cgroup.join('\n'), new RegExp(`^0::.*/${id}\\.${process.pid}\\.\\d+$`, 'm'));
+    listQueue.push({ json: { code: 200, instanceId: 'i-test', stop: [e] } });
+    await e2.fetch({ reason: 'kickoff' });
+    await e2.idle();
+    await e2.stop(AbortSignal.timeout(2_000));
+    assert.deepEqual(
+      reportsFor(id)
+        .filter((r) => r.kind !== 'running')
+        .map((r) => r.kind),
+      ['stopped'],
+    );
+    await waitFor('the escaped process to die', () => (alive(Number(escaped)) ? undefined : true), 3000);
+    await waitFor('the task cgroup to go', () =>
+      readdirSync(d.tasksDir).some((n) => n.startsWith(`${id}.`)) ? undefined : true,
+    );
+  });
 
   it('powers off (193) and reboots (194) only after the final report is accepted', async () => {
     const [off, reboot, other] = [uid(), uid(), uid()];

@@ -5,6 +5,7 @@ import { listParam } from './api.js';
 import type { ConsoleContext, Page } from './context.js';
 import { announce, byId, field, guarded, h, status, table, time } from './dom.js';
 import { instanceQuery, type OnlineFilter } from './instance-filter.js';
+import { osLabel } from './os-label.js';
 import { Pager } from './pager.js';
 
 interface ManagedInstance {
@@ -19,6 +20,12 @@ interface ManagedInstance {
 }
 
 const PAGE_SIZE = 20;
+
+/** The distribution (or system and machine), the whole reported value in a tooltip. */
+function osCell(i: ManagedInstance): HTMLElement {
+  const { text, title } = osLabel(i.OsType, i.OsVersion);
+  return h('span', { title }, text);
+}
 
 export function createInstancesPage(ctx: ConsoleContext): Page {
   const form = byId<HTMLFormElement>('instances-filter');
@@ -59,7 +66,7 @@ export function createInstancesPage(ctx: ConsoleContext): Page {
           i.InstanceName,
           status(i.Connected ? 'Online' : 'Offline'),
           i.AgentVersion,
-          [i.OsType, i.OsVersion].filter(Boolean).join(' '),
+          osCell(i),
           i.IntranetIp,
           time(seen.get(i.InstanceId)),
           time(i.RegistrationTime),

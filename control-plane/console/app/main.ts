@@ -38,13 +38,17 @@ const pages: Record<string, Page> = {
   files: createFilesPage(ctx),
 };
 let shown: Page | undefined;
-const tabs = new Tabs(byId('tabs'), (name) => {
-  shown?.hide();
-  shown = pages[name];
-  const panel = byId(`panel-${name}`);
-  // Errors of a page's first load go to the first alert of its panel.
-  void guarded(panel.querySelector<HTMLElement>('[role=alert]')!, () => shown!.show());
-});
+const tabs = new Tabs(
+  byId('tabs'),
+  (name) => {
+    shown?.hide();
+    shown = pages[name];
+    const panel = byId(`panel-${name}`);
+    // Errors of a page's first load go to the first alert of its panel.
+    void guarded(panel.querySelector<HTMLElement>('[role=alert]')!, () => shown!.show());
+  },
+  byId('app-title'),
+);
 
 function signIn(key: AccessKey): void {
   api = createApi(key);

@@ -1,14 +1,18 @@
 /// <reference lib="dom" />
 // The page tabs, following the WAI-ARIA tabs pattern: one tab stop, arrow keys / Home / End move
-// between tabs and open them, the selected tab's panel is the only one shown.
+// between tabs and open them, the selected tab's panel is the only one shown. The page heading
+// (and the document title) name the open tab.
 export class Tabs {
   readonly #tabs: HTMLButtonElement[];
   readonly #onOpen: (name: string) => void;
+  readonly #heading: HTMLElement | undefined;
+  readonly #baseTitle = document.title;
   current = '';
 
-  constructor(list: HTMLElement, onOpen: (name: string) => void) {
+  constructor(list: HTMLElement, onOpen: (name: string) => void, heading?: HTMLElement) {
     this.#tabs = [...list.querySelectorAll<HTMLButtonElement>('[role=tab]')];
     this.#onOpen = onOpen;
+    this.#heading = heading;
     for (const [i, tab] of this.#tabs.entries()) {
       tab.addEventListener('click', () => this.open(this.#name(tab)));
       tab.addEventListener('keydown', (ev) => {
@@ -31,6 +35,13 @@ export class Tabs {
       tab.setAttribute('aria-selected', String(on));
       tab.tabIndex = on ? 0 : -1;
       document.getElementById(tab.getAttribute('aria-controls')!)!.hidden = !on;
+      if (on) {
+        const label = (tab.textContent ?? '').replace(/\s+/g, ' ').trim();
+        if (this.#heading) {
+          this.#heading.textContent = label;
+        }
+        document.title = `${label} · ${this.#baseTitle}`;
+      }
     }
     this.#onOpen(name);
   }

@@ -657,8 +657,37 @@ function createFilesPage(ctx2) {
   };
 }
 
+// control-plane/console/app/os-label.ts
+var UNIX_SHAPE = /^([A-Za-z][A-Za-z0-9]*)_(.+?)_(x86_64|[A-Za-z0-9.]+)$/;
+function distributionIn(build) {
+  const ubuntu = /~(\d+\.\d+)(?:\.\d+)*-Ubuntu\b/.exec(build);
+  if (ubuntu) {
+    return `Ubuntu ${ubuntu[1]}`;
+  }
+  const named = /\b(Ubuntu|Debian)\b/.exec(build);
+  return named?.[1];
+}
+function osLabel(osType, osVersion) {
+  const title = [osType, osVersion].filter(Boolean).join(' ');
+  const m = UNIX_SHAPE.exec(osVersion);
+  if (!m) {
+    return { text: osVersion || osType, title };
+  }
+  const [, sysname, middle, machine] = m;
+  const isBuild = middle.startsWith('#') || middle.startsWith(`${sysname} `);
+  if (!isBuild) {
+    return { text: `${middle} · ${machine}`, title };
+  }
+  const distribution = distributionIn(middle);
+  return { text: distribution ? `${distribution} · ${sysname} ${machine}` : `${sysname} ${machine}`, title };
+}
+
 // control-plane/console/app/instances-page.ts
 var PAGE_SIZE5 = 20;
+function osCell(i) {
+  const { text, title } = osLabel(i.OsType, i.OsVersion);
+  return h('span', { title }, text);
+}
 function createInstancesPage(ctx2) {
   const form = byId('instances-filter');
   const error = byId('instances-error');
@@ -688,7 +717,7 @@ function createInstancesPage(ctx2) {
           i.InstanceName,
           status(i.Connected ? 'Online' : 'Offline'),
           i.AgentVersion,
-          [i.OsType, i.OsVersion].filter(Boolean).join(' '),
+          osCell(i),
           i.IntranetIp,
           time(seen.get(i.InstanceId)),
           time(i.RegistrationTime),
@@ -1663,10 +1692,13 @@ function createRunPage(ctx2) {
 var Tabs = class {
   #tabs;
   #onOpen;
+  #heading;
+  #baseTitle = document.title;
   current = '';
-  constructor(list, onOpen) {
+  constructor(list, onOpen, heading) {
     this.#tabs = [...list.querySelectorAll('[role=tab]')];
     this.#onOpen = onOpen;
+    this.#heading = heading;
     for (const [i, tab] of this.#tabs.entries()) {
       tab.addEventListener('click', () => this.open(this.#name(tab)));
       tab.addEventListener('keydown', (ev) => {
@@ -1688,6 +1720,13 @@ var Tabs = class {
       tab.setAttribute('aria-selected', String(on));
       tab.tabIndex = on ? 0 : -1;
       document.getElementById(tab.getAttribute('aria-controls')).hidden = !on;
+      if (on) {
+        const label = (tab.textContent ?? '').replace(/\s+/g, ' ').trim();
+        if (this.#heading) {
+          this.#heading.textContent = label;
+        }
+        document.title = `${label} · ${this.#baseTitle}`;
+      }
     }
     this.#onOpen(name);
   }
@@ -1721,12 +1760,16 @@ var pages = {
   files: createFilesPage(ctx),
 };
 var shown;
-var tabs = new Tabs(byId('tabs'), (name) => {
-  shown?.hide();
-  shown = pages[name];
-  const panel = byId(`panel-${name}`);
-  void guarded(panel.querySelector('[role=alert]'), () => shown.show());
-});
+var tabs = new Tabs(
+  byId('tabs'),
+  (name) => {
+    shown?.hide();
+    shown = pages[name];
+    const panel = byId(`panel-${name}`);
+    void guarded(panel.querySelector('[role=alert]'), () => shown.show());
+  },
+  byId('app-title'),
+);
 function signIn(key) {
   api = createApi(key);
   byId('login').hidden = true;

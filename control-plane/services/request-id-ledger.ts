@@ -1,0 +1,84 @@
+// Agent request ids seen within the signature window, kept in the store so that a signed request
+// replayed after a restart (or to another node on the same store) is refused. Every agent call
+// claims one id, so claims that arrive in the same turn of the event loop go to the store as one
+// statement; expired ids are purged in bounded batches by purgeExpired (a timer's job), never on
+// the request path.
+import { Batcher } from '../shared/index.js';
+import type { Db } from '../store/index.js';
+
+interface Claim {
+  id: string;
+  expiresAt: number;
+}
+
+/** Rows per INSERT: two bound values each, far below SQLite's 32,766 and PostgreSQL's 65,535. */
+const INSERT_CHUNK = 1_000;
+/** Rows per purge statement, so a purge never holds the store long. */
+const PURGE_BATCH = 5_000;
+
+export class RequestIdLedger {
+  readonly #db: Db;
+  readonly #claims = new Batcher<Claim, boolean>((claims) => this.#insert(claims));
+  #timer: NodeJS.Timeout | undefined;
+  #purging: Promise<unknown> = Promise.resolve();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Purges expired ids every `intervalMs` until stop(); `onError` hears a purge that failed. */
+  start(intervalMs: number, onError: (e: unknown) => void): void {
+    this.#timer ??= setInterval(() => {
+      this.#purging = this.#purging.then(() => this.purgeExpired(Date.now())).catch(onError);
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer and waits for a purge in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#purging;
+  }
+
+  /** Records `id` until `expiresAt`; false when it is already recorded (a replay). */
+  claim(id: string, expiresAt: number): Promise<boolean> {
+    return this.#claims.add({ id, expiresAt });
+  }
+
+  async #insert(claims: Claim[]): Promise<boolean[]> {
+    // The same id twice in one batch: only the first may be fresh, as one statement apart.
+    const unique = [...new Map(claims.map((c) => [c.id, c])).values()];
+    const inserted = new Set<string>();
+    for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
+      const rows = await this.#db
+        .insertInto('agent_request_ids')
+        .values(unique.slice(i, i + INSERT_CHUNK).map((c) => ({ id: c.id, expires_at: c.expiresAt })))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .execute();
+      for (const r of rows) {
+        inserted.add(r.id);
+      }
+    }
+    return claims.map((c) => inserted.delete(c.id));
+  }
+
+  /** Deletes ids expired before `nowMs`, a bounded batch per statement; returns how many went. */
+  async purgeExpired(nowMs: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const r = await this.#db
+        .deleteFrom('agent_request_ids')
+        .where('id', 'in', (qb) =>
+          qb.selectFrom('agent_request_ids').select('id').where('expires_at', '<', nowMs).limit(PURGE_BATCH),
+        )
+        .executeTakeFirst();
+      const n = Number(r.numDeletedRows);
+      total += n;
+      if (n < PURGE_BATCH) {
+        return total;
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// The few places where SQLite and PostgreSQL differ, in one module (DESIGN.md §7 "Dialects").
+// Services write Kysely queries both dialects accept, and reach for these helpers only where the
+// SQL itself must differ. What needs no helper, because Kysely or both dialects agree on it:
+//   - upserts: `.onConflict((oc) => oc.column(…).doNothing() | .doUpdateSet(…))` (both);
+//   - `.returning(…)` on INSERT/UPDATE/DELETE (SQLite ≥ 3.35 and PostgreSQL);
+//   - integer division: `a / b` of two integer columns truncates on both;
+//   - booleans: the store keeps 0/1 integers, so `where('kept', '=', 1)` is portable; a comparison
+//     *selected* as a value is 0/1 on SQLite but true/false on PostgreSQL: compare in WHERE, or
+//     select `CASE WHEN … THEN 1 ELSE 0 END`;
+//   - bigint columns come back as JS numbers on both (postgres-store.ts sets pg's INT8 parser);
+//   - `count(*)` is a number on both (INT8 on PostgreSQL, parsed as above);
+//   - transactions exclude each other on both: SQLite has one writer, and the PostgreSQL store
+//     takes one advisory lock per transaction (postgres-store.ts), so read-then-write stays safe.
+// Not portable, and not used: `random()` (an int64 on SQLite, a float in [0,1) on PostgreSQL),
+// `json_*` functions other than the set below, `GLOB`, `strftime`, `INSERT OR IGNORE/REPLACE`
+// (use onConflict), `FOR UPDATE` (SQLite rejects it), NUL characters in text (PostgreSQL rejects
+// them), text ordering (PostgreSQL follows the database's collation, SQLite compares bytes).
+import { PostgresAdapter, sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** Any store handle: a Kysely instance of any schema, or one of its transactions. */
+type AnyDb = Pick<Kysely<unknown>, 'getExecutor'>;
+
+/** Which SQL dialect a store (or one of its transactions) speaks. */
+export function dialectOf(db: AnyDb): StoreDialect {
+  // The adapter is shared by a Kysely instance and every transaction it starts.
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/**
+ * A list of strings as a set of rows (one column, `value`), passed as ONE bound parameter however
+ * long the list is: `where('instance_id', 'in', valuesOf(db, ids))` or `'not in'`.
+ * SQLite: `(SELECT value FROM json_each(?))`; PostgreSQL: `jsonb_array_elements_text(?::jsonb)`.
+ */
+export function valuesOf(db: AnyDb, values: readonly string[]): RawBuilder<string> {
+  const json = JSON.stringify(values);
+  return dialectOf(db) === 'postgres'
+    ? sql<string>`(SELECT value FROM jsonb_array_elements_text(${json}::jsonb))`
+    : sql<string>`(SELECT value FROM json_each(${json}))`;
+}
+
+/** Escapes LIKE's own wildcards (`%`, `_`) and the escape character `\`, for `likeInsensitive`. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * `column LIKE pattern ESCAPE '\'`, case-insensitive on both dialects as SQLite's LIKE is
+ * (PostgreSQL: ILIKE). Build `pattern` with escapeLike() around the caller's own wildcards.
+ */
+export function likeInsensitive(db: AnyDb, column: string, pattern: string): RawBuilder<SqlBool> {
+  const op = dialectOf(db) === 'postgres' ? sql.raw('ILIKE') : sql.raw('LIKE');
+  return sql<SqlBool>`${sql.ref(column)} ${op} ${pattern} ESCAPE '\\'`;
+}
+
+/** The column type of binary data: SQLite `blob`, PostgreSQL `bytea`. For migrations. */
+export function binaryType(db: AnyDb): 'blob' | 'bytea' {
+  return dialectOf(db) === 'postgres' ? 'bytea' : 'blob';
+}

@@ -1,0 +1,148 @@
+// The PostgreSQL store: Kysely's PostgresDialect over a `pg` pool, with the store's conventions
+// kept: bigint (INT8) and numeric values come back as JS numbers as they do from SQLite, and
+// transactions exclude each other as SQLite's do (one advisory lock per transaction), so services
+// written as "read, decide, write" in a transaction stay correct with many connections and nodes.
+import pg from 'pg';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryCompiler,
+  type TransactionSettings,
+} from 'kysely';
+import type { Database } from './schema.js';
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool (default 10, or `pool_size` in the URL). */
+  poolSize?: number;
+  /**
+   * Serialize transactions with one advisory lock, as SQLite's single writer does (default true).
+   * Statements outside transactions run concurrently either way.
+   */
+  serializeTransactions?: boolean;
+  /** Hears errors of idle pooled connections (a server restart); the pool drops them and reconnects. */
+  onPoolError?: (e: Error) => void;
+  /** Lets the process exit while connections sit idle (tests). */
+  allowExitOnIdle?: boolean;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+
+/** pg type OIDs: INT8 (bigint, count(*)) and NUMERIC (sum of bigints). */
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/** The key of the advisory lock every store transaction takes ("oca-tx" as a number). */
+const TRANSACTION_LOCK_KEY = 0x6f63612d7478;
+
+/** Type parsers of this pool only: pg's global parsers are left as they are. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if ((oid === INT8_OID || oid === NUMERIC_OID) && format !== 'binary') {
+      return (v: string) => Number(v);
+    }
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** The pool size a URL asks for with `?pool_size=N`, and the URL without it (pg does not know it). */
+function takePoolSize(url: string): { url: string; poolSize?: number } {
+  // Not `new URL`: libpq URLs may have no host (`postgres://user@/db?host=/run/postgresql`).
+  const q = url.indexOf('?');
+  if (q < 0) {
+    return { url };
+  }
+  const params = url.slice(q + 1).split('&');
+  const mine = params.filter((p) => p.startsWith('pool_size='));
+  if (mine.length === 0) {
+    return { url };
+  }
+  const v = mine.at(-1)!.slice('pool_size='.length);
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) {
+    throw new Error(`pool_size in the database URL must be a positive whole number, got ${v}`);
+  }
+  const rest = params.filter((p) => !p.startsWith('pool_size='));
+  return { url: rest.length > 0 ? `${url.slice(0, q)}?${rest.join('&')}` : url.slice(0, q), poolSize: n };
+}
+
+/** A Kysely store on PostgreSQL; migrations are the caller's (openStore runs them). */
+export function createPostgresStore(url: string, o: PostgresStoreOptions = {}): Kysely<Database> {
+  const parsed = takePoolSize(url);
+  const pool = new pg.Pool({
+    connectionString: parsed.url,
+    max: o.poolSize ?? parsed.poolSize ?? DEFAULT_POOL_SIZE,
+    types,
+    application_name: 'assist-server',
+    ...(o.allowExitOnIdle ? { allowExitOnIdle: true } : {}),
+  });
+  // Without a listener an idle connection's error (the server restarting) would end the process.
+  pool.on('error', (e) => o.onPoolError?.(e));
+  const base = new PostgresDialect({ pool });
+  const dialect: Dialect =
+    o.serializeTransactions === false
+      ? base
+      : {
+          createAdapter: () => base.createAdapter(),
+          createDriver: () => new SerializingDriver(base.createDriver()),
+          createQueryCompiler: () => base.createQueryCompiler(),
+          createIntrospector: (db) => base.createIntrospector(db),
+        };
+  return new Kysely<Database>({ dialect });
+}
+
+/** PostgresDriver, with an advisory lock taken at the start of every transaction. */
+class SerializingDriver implements Driver {
+  readonly #inner: Driver;
+  constructor(inner: Driver) {
+    this.#inner = inner;
+  }
+  init(): Promise<void> {
+    return this.#inner.init();
+  }
+  acquireConnection(): Promise<DatabaseConnection> {
+    return this.#inner.acquireConnection();
+  }
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const lock = `select pg_advisory_xact_lock(${TRANSACTION_LOCK_KEY})`;
+    if (settings.isolationLevel || settings.accessMode) {
+      await this.#inner.beginTransaction(connection, settings);
+      await connection.executeQuery(CompiledQuery.raw(lock));
+    } else {
+      // One round trip: a query without parameters may hold two statements.
+      await connection.executeQuery(CompiledQuery.raw(`begin; ${lock}`));
+    }
+  }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.commitTransaction(connection);
+  }
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.rollbackTransaction(connection);
+  }
+  async savepoint(c: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.#inner.savepoint!(c, name, compile);
+  }
+  async rollbackToSavepoint(
+    c: DatabaseConnection,
+    name: string,
+    compile: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await this.#inner.rollbackToSavepoint!(c, name, compile);
+  }
+  async releaseSavepoint(c: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.#inner.releaseSavepoint!(c, name, compile);
+  }
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.releaseConnection(connection);
+  }
+  destroy(): Promise<void> {
+    return this.#inner.destroy();
+  }
+}

@@ -1,0 +1,31 @@
+// better-sqlite3 compiles a statement on every prepare(), and Kysely's SQLite driver prepares every
+// query it runs: at fleet scale that compile was 8 % of the control plane's CPU. This wraps the
+// database so the same SQL text reuses its compiled statement (least recently used ones go first).
+// Safe because Kysely's SQLite driver runs one query at a time on its single connection.
+import type { Database as SqliteDb, Statement } from 'better-sqlite3';
+
+export interface PreparingDatabase {
+  prepare(sql: string): Statement;
+  close(): void;
+}
+
+export function withStatementCache(db: SqliteDb, max = 500): PreparingDatabase {
+  const cache = new Map<string, Statement>();
+  return {
+    prepare(sql: string): Statement {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        // Re-inserted so the Map's order stays least recently used first.
+        cache.delete(sql);
+      } else {
+        stmt = db.prepare(sql);
+        if (cache.size >= max) {
+          cache.delete(cache.keys().next().value!);
+        }
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+    close: () => db.close(),
+  };
+}
