@@ -1,10 +1,8 @@
 // Composition root of the control plane: buildServer(options) wires store, services and edges;
 // start() listens. HTTPS serves the operator API, the luban agent API and the notify WebSocket.
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import {
   HybridAuthenticator,
   lubanRoutes,
@@ -13,7 +11,7 @@ import {
   UpdateCatalog,
   updateFileRoutes,
 } from './agent-api/index.js';
-import { DISCONNECT, FleetNotifier, PgKickBus, PresenceKeeper, PresenceStore } from './cluster/index.js';
+import { joinFleet } from './cluster/index.js';
 import { consoleRoutes } from './console/index.js';
 import { packageRoutes, renderInstallScripts, type Activation } from './install/index.js';
 import { openApiRoutes } from './openapi/index.js';
@@ -31,7 +29,7 @@ import {
   type InvocationLimits,
 } from './services/index.js';
 import { createServerLogger, SecretBox, type Log } from './shared/index.js';
-import { dialectOf, openStore, type Db } from './store/index.js';
+import { openStore, runOnce, type Db } from './store/index.js';
 import { ensureTls, type TlsMaterial } from './tls/index.js';
 
 /**
@@ -127,7 +125,13 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
   const requestIds = new RequestIdLedger(db);
   const auth: HybridAuthenticator = new HybridAuthenticator((id: string) => instances.identity(id), requestIds);
   const gateway: NotifyGateway = new NotifyGateway(auth, log);
-  const fleet = joinFleet(db, gateway, o, log);
+  const fleet = joinFleet({
+    db,
+    gateway,
+    ...(o.database ? { databaseUrl: o.database } : {}),
+    leaseMs: o.presenceLeaseMs ?? PRESENCE_LEASE_MS,
+    log,
+  });
   const instances: InstanceService = new InstanceService(db, fleet.notifier);
   const activations = new ActivationService(db, regionId);
   const limits: InvocationLimits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -140,7 +144,7 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     maxInstancesPerCall: limits.maxInstancesPerCall,
     deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
   });
-  const sweeper = new DeliverySweeper(invocations, log, { files });
+  const sweeper = new DeliverySweeper(invocations, log, { files, exclusive: (name, job) => runOnce(db, name, job) });
 
   // The official SDK sends every parameter in the query string: a 32 KB SendFile or a 16 KB script,
   // percent-encoded, is far past Node's 16 KiB default for the request head.
@@ -232,70 +236,6 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
       gateway.close();
       await app.close();
       await db.destroy();
-    },
-  };
-}
-
-/**
- * This node's place in the fleet: presence of its agents in the store, and, on PostgreSQL, the kick
- * bus to and from the other nodes. A single node (SQLite) is a fleet of one without a bus.
- */
-function joinFleet(db: Db, gateway: NotifyGateway, o: ServerOptions, log: Log) {
-  const nodeId = `n${randomBytes(6).toString('hex')}`;
-  const presence = new PresenceStore(db, nodeId);
-  const onError = (what: string) => (e: unknown) => log.warn(what, { err: String((e as Error)?.message ?? e) });
-  const keeper = new PresenceKeeper(
-    presence,
-    o.presenceLeaseMs ?? PRESENCE_LEASE_MS,
-    onError('presence renewal failed'),
-  );
-  const bus =
-    dialectOf(db) === 'postgres'
-      ? new PgKickBus({
-          connectionString: o.database!,
-          nodeId,
-          notify: async (channel, payload) => {
-            await sql`select pg_notify(${channel}, ${payload})`.execute(db);
-          },
-          onError: onError('kick bus connection lost'),
-        })
-      : undefined;
-  const notifier = new FleetNotifier(gateway, presence, bus, onError('kick for another node failed'));
-  gateway.onConnected = (id) => {
-    presence.hold(id, keeper.leaseFrom(Date.now())).catch(onError('presence write failed'));
-    // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
-    gateway.kick(id, 'kick_vm');
-  };
-  gateway.onDisconnected = (id) => void presence.release(id).catch(onError('presence write failed'));
-  return {
-    nodeId,
-    notifier,
-    async start(): Promise<void> {
-      if (!bus) {
-        await presence.clear(); // the only node: rows left by its previous run are stale
-      }
-      keeper.start();
-      await bus?.start({
-        kick: (ids, message) => {
-          for (const id of ids) {
-            if (message === DISCONNECT) {
-              gateway.disconnect(id);
-            } else {
-              gateway.kick(id, message);
-            }
-          }
-        },
-        resync: () => {
-          log.warn('kick bus reconnected: asking every local agent to fetch');
-          for (const id of gateway.connectedIds()) {
-            gateway.kick(id, 'kick_vm');
-          }
-        },
-      });
-    },
-    async stop(): Promise<void> {
-      await bus?.stop();
-      await keeper.stop();
     },
   };
 }

@@ -1,3 +1,4 @@
+export * from './fleet-membership.js';
 export * from './fleet-notifier.js';
 export * from './kick-bus.js';
 export * from './presence-keeper.js';

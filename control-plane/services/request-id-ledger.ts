@@ -4,7 +4,7 @@
 // statement; expired ids are purged in bounded batches by purgeExpired (a timer's job), never on
 // the request path.
 import { Batcher } from '../shared/index.js';
-import type { Db } from '../store/index.js';
+import { runOnce, type Db } from '../store/index.js';
 
 interface Claim {
   id: string;
@@ -29,7 +29,9 @@ export class RequestIdLedger {
   /** Purges expired ids every `intervalMs` until stop(); `onError` hears a purge that failed. */
   start(intervalMs: number, onError: (e: unknown) => void): void {
     this.#timer ??= setInterval(() => {
-      this.#purging = this.#purging.then(() => this.purgeExpired(Date.now())).catch(onError);
+      this.#purging = this.#purging
+        .then(() => runOnce(this.#db, 'purge-request-ids', () => this.purgeExpired(Date.now())))
+        .catch(onError);
     }, intervalMs);
     this.#timer.unref();
   }

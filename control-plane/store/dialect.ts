@@ -58,3 +58,36 @@ export function likeInsensitive(db: AnyDb, column: string, pattern: string): Raw
 export function binaryType(db: AnyDb): 'blob' | 'bytea' {
   return dialectOf(db) === 'postgres' ? 'bytea' : 'blob';
 }
+
+/** A job name as a PostgreSQL advisory-lock key (a stable 31-bit hash, "oca:" namespaced). */
+const jobLockKey = (name: string): number => {
+  let h = 0x6f6361; // "oca"
+  for (const c of name) {
+    h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  }
+  return h & 0x7fffffff;
+};
+
+/**
+ * Runs a background job (a sweep, a purge) on one node of a cluster at a time: on PostgreSQL it
+ * takes a session advisory lock named after the job and skips the run when another node holds it;
+ * SQLite has one node. Resolves to what `job` returned, or undefined when another node ran it.
+ */
+export async function runOnce<D, T>(db: Kysely<D>, name: string, job: () => Promise<T>): Promise<T | undefined> {
+  if (dialectOf(db) !== 'postgres') {
+    return job();
+  }
+  const key = jobLockKey(name);
+  // One connection holds the lock for the whole job (the job's own queries use the pool).
+  return db.connection().execute(async (conn) => {
+    const got = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${key}) as ok`.execute(conn);
+    if (!got.rows[0]?.ok) {
+      return undefined;
+    }
+    try {
+      return await job();
+    } finally {
+      await sql`select pg_advisory_unlock(${key})`.execute(conn);
+    }
+  });
+}

@@ -1,3 +1,4 @@
 export { openSqliteStore, openStore, migrate, type Db, type StoreOptions } from './open-store.js';
-export { dialectOf, escapeLike, likeInsensitive, valuesOf, type StoreDialect } from './dialect.js';
+export { GroupedTransactions, type Unit } from './grouped-transactions.js';
+export { dialectOf, escapeLike, likeInsensitive, runOnce, valuesOf, type StoreDialect } from './dialect.js';
 export type * from './schema.js';

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { forEachStore } from '../../test/harness/stores.js';
+import { GroupedTransactions } from './grouped-transactions.js';
+import type { Db } from './open-store.js';
+
+forEachStore((store) => {
+  describe('GroupedTransactions', () => {
+    let db: Db;
+    before(async () => {
+      db = await store.open();
+    });
+
+    // Any small table serves; the request-id ledger's has a text key and a number.
+    let seq = 0;
+    const note = (tx: Db, text: string) =>
+      tx.insertInto('agent_request_ids').values({ id: text, expires_at: seq++ }).execute();
+    const notes = async () =>
+      (await db.selectFrom('agent_request_ids').select('id').orderBy('expires_at').execute()).map((r) => r.id);
+
+    it('commits the units of one turn together; a failing unit rolls back alone', async () => {
+      await db.deleteFrom('agent_request_ids').execute();
+      const g = new GroupedTransactions(db);
+      const r = await Promise.allSettled([
+        g.run(async (tx) => (await note(tx, 'a'), 1)),
+        g.run(async (tx) => {
+          await note(tx, 'half of b');
+          throw new Error('b fails');
+        }),
+        g.run(async (tx) => (await note(tx, 'c'), 3)),
+      ]);
+      assert.deepEqual(
+        r.map((x) => (x.status === 'fulfilled' ? x.value : (x.reason as Error).message)),
+        [1, 'b fails', 3],
+      );
+      assert.deepEqual(await notes(), ['a', 'c']);
+    });
+
+    it('runs more units than one group holds, each once', async () => {
+      await db.deleteFrom('agent_request_ids').execute();
+      const g = new GroupedTransactions(db);
+      await Promise.all(Array.from({ length: 1_200 }, (_, i) => g.run((tx) => note(tx, `n${i}`))));
+      const all = await notes();
+      assert.equal(all.length, 1_200);
+      assert.equal(new Set(all).size, 1_200);
+    });
+  });
+});
