@@ -54,6 +54,16 @@ export function lubanRoutes(deps: LubanDeps) {
       done(null, body),
     );
 
+    // No text an agent sends may hold a NUL character: PostgreSQL refuses to store one, and no
+    // stock agent sends one (query values and the register body are refused whole here).
+    app.addHook('preHandler', async (req, reply) => {
+      const body = req.routeOptions.url === LubanPath.register ? bodyOf(req).toString('utf8') : '';
+      if (/%00/.test(req.url) || body.includes('\\u0000') || body.includes('\0')) {
+        return reply.code(400).send({ code: 400, errMsg: 'a NUL character is not allowed' });
+      }
+      return undefined;
+    });
+
     /** Authenticates a signed agent call; answers 401 itself when that fails. */
     const authed = async (req: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
       const r = await deps.auth.verify(req.headers, Date.now());

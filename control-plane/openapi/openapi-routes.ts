@@ -59,6 +59,11 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
         `Specified api ${action ?? '(none)'} is not found, please check your url and method.`,
       );
     }
+    // PostgreSQL stores no NUL character in text, and no documented parameter holds one.
+    const nul = Object.entries(check.params).find(([, v]) => v.includes('\0'))?.[0];
+    if (nul !== undefined) {
+      throw new ApiError('InvalidParameter', `The parameter ${nul} contains a NUL character.`);
+    }
     const body = await run(new Params(check.params), deps);
     deps.log.info('api call', { action, accessKeyId: check.accessKeyId, requestId });
     return reply.send({ RequestId: requestId, ...body });

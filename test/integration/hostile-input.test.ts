@@ -93,7 +93,7 @@ describe('hostile input', () => {
     const invokeId = await runOnPeer();
     await h.cp.db
       .updateTable('invocation_instances')
-      .set({ finish_time: 9e15, start_time: 1e300, stop_time: -9e15 })
+      .set({ finish_time: 9e15, start_time: 9e18, stop_time: -9e15 }) // 9e18: past any date, still a bigint
       .where('invoke_id', '=', invokeId)
       .execute();
     await h.cp.db
@@ -226,5 +226,24 @@ describe('hostile input', () => {
       assert.equal(r.headers['x-frame-options'], 'DENY', path);
       assert.equal(r.headers['x-content-type-options'], 'nosniff', path);
     }
+  });
+
+  it('refuses a NUL character in operator parameters and agent queries, storing nothing', async () => {
+    const created = await api.signed('CreateCommand', {
+      Name: 'nul\u0000name',
+      Type: 'RunShellScript',
+      CommandContent: Buffer.from('echo hi').toString('base64'),
+    });
+    assert.equal(created.status, 400, created.body);
+    assert.equal(json(created.body)['Code'], 'InvalidParameter');
+    const listed = await api.signed('DescribeCommands', { Name: 'nul\u0000name' });
+    assert.equal(listed.status, 400, listed.body);
+    const invokeId = await runOnPeer();
+    const r = await report(
+      'error',
+      `taskId=${invokeId}&start=${Date.now()}&end=${Date.now()}&exitCode=1&dropped=0&errCode=x&errDesc=a%00b`,
+    );
+    assert.equal(r.status, 400, r.body);
+    await listingsAnswer();
   });
 });
