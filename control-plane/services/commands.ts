@@ -12,7 +12,7 @@ import {
   encodeContent,
   parameterNames,
 } from './command-content.js';
-import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
+import { keysetPage, keysetPageInMemory, type KeyColumn, type Paging } from './paging.js';
 import {
   findPublicCommand,
   isPublicCommandId,
@@ -146,6 +146,12 @@ export async function resolveCommand(db: Db, idOrName: string): Promise<Resolved
     kept: true,
   };
 }
+
+/** Newest first, then by id descending (public commands are listed in the same order, in memory). */
+const COMMANDS_ORDER: readonly KeyColumn[] = [
+  { column: 'created_at', direction: 'desc', type: 'number' },
+  { column: 'command_id', direction: 'desc', type: 'string' },
+];
 
 const notFound = (id: string) =>
   new ApiError('InvalidCmdId.NotFound', `The specified command ID does not exist: ${id}`);
@@ -309,13 +315,13 @@ export class CommandService {
       q = q.where(hasTags('command', 'commands.command_id', f.tags));
     }
     const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const w = windowOf(f.paging, ['number', 'string']);
-    let rq = q.selectAll().orderBy('created_at', 'desc').orderBy('command_id', 'desc');
-    if (w.after) {
-      rq = rq.where(afterKey('created_at', 'command_id', w.after));
-    }
-    const rows = await rq.limit(w.limit).offset(w.offset).execute();
-    const { rows: page, fields } = pageOf(f.paging, rows, Number(n), (r) => [r.created_at, r.command_id]);
+    const { rows: page, fields } = await keysetPage(
+      q.selectAll(),
+      f.paging,
+      COMMANDS_ORDER,
+      (r) => [r.created_at, r.command_id],
+      Number(n),
+    );
     const ids = page.map((r) => r.command_id);
     const [tags, invokes] = await Promise.all([tagsOf(this.#db, 'command', ids), this.#invokeTimes(ids)]);
     return {
@@ -354,18 +360,13 @@ export class CommandService {
       (!f.type || c.type === f.type) &&
       (!f.description || c.description.includes(f.description)) &&
       f.tags.length === 0; // public commands carry no tags
-    // Newest first, then by id descending: the same order (and NextToken shape) as saved commands.
-    const all = PUBLIC_COMMANDS.filter(matches).sort(
-      (a, b) => b.createdAt - a.createdAt || (a.commandId < b.commandId ? 1 : -1),
+    // The same order (and NextToken shape) as saved commands.
+    const { rows: page, fields } = keysetPageInMemory(
+      PUBLIC_COMMANDS.filter(matches),
+      f.paging,
+      COMMANDS_ORDER,
+      (r) => [r.createdAt, r.commandId],
     );
-    const w = windowOf(f.paging, ['number', 'string']);
-    let rest = all;
-    if (w.after) {
-      const [c, id] = w.after as [number, string];
-      rest = all.filter((x) => x.createdAt < c || (x.createdAt === c && x.commandId < id));
-    }
-    const rows = rest.slice(w.offset, w.offset + w.limit);
-    const { rows: page, fields } = pageOf(f.paging, rows, all.length, (r) => [r.createdAt, r.commandId]);
     const invokes = await this.#invokeTimes(page.map((c) => c.commandId));
     return {
       ...fields,

@@ -16,7 +16,7 @@ import type { Db, FileSendInstanceTable } from '../store/index.js';
 import { valuesOf } from '../store/index.js';
 import { ApiError, invalid, isoTime, missing, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
-import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
+import { keysetPage, type KeyColumn, type Paging } from './paging.js';
 import { hasTags, saveTags, tagView, tagsOf, validateTags, type RawTag, type TagFilter } from './tags.js';
 
 export interface SendFileInput {
@@ -174,6 +174,12 @@ export function sendStatusOf(statuses: readonly string[]): string {
   }
   return ok === 0 ? 'Failed' : 'PartialFailed';
 }
+
+/** Newest send first, then by id descending; the NextToken is the last row's (created_at, invoke_id). */
+const SENDS_ORDER: readonly KeyColumn[] = [
+  { column: 'created_at', direction: 'desc', type: 'number' },
+  { column: 'invoke_id', direction: 'desc', type: 'string' },
+];
 
 export class FileSendService {
   readonly #db: Db;
@@ -421,19 +427,8 @@ export class FileSendService {
     }
     const count = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const total = Number(count.n);
-    const w = windowOf(f.paging, ['number', 'string']);
-    let sel = q.selectAll();
-    if (w.after) {
-      sel = sel.where(afterKey('created_at', 'invoke_id', w.after));
-    }
-    const rows = await sel
-      .orderBy('created_at', 'desc')
-      .orderBy('invoke_id', 'desc')
-      .limit(w.limit)
-      .offset(w.offset)
-      .execute();
-    const records = await this.#recordsOf(rows.map((r) => r.invoke_id));
-    const page = pageOf(f.paging, rows, total, (r) => [r.created_at, r.invoke_id]);
+    const page = await keysetPage(q.selectAll(), f.paging, SENDS_ORDER, (r) => [r.created_at, r.invoke_id], total);
+    const records = await this.#recordsOf(page.rows.map((r) => r.invoke_id));
     const tags = await tagsOf(
       this.#db,
       'file',

@@ -5,7 +5,7 @@ import type { Database, Db, InstanceTable } from '../store/index.js';
 import { likeInsensitive, valuesOf } from '../store/index.js';
 import { ApiError, Batcher, invalid, isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
-import { afterKey, pageOf, windowOf, type Paging } from './paging.js';
+import { keysetPage, type KeyColumn, type Paging } from './paging.js';
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- kysely's type for "nothing selected yet"
 type InstanceQuery = SelectQueryBuilder<Database, 'instances', {}>;
@@ -46,6 +46,12 @@ interface Heartbeat {
   nowMs: number;
   agentVersion?: string;
 }
+
+/** Newest registration first, then by id descending. */
+const INSTANCES_ORDER: readonly KeyColumn[] = [
+  { column: 'registered_at', direction: 'desc', type: 'number' },
+  { column: 'instance_id', direction: 'desc', type: 'string' },
+];
 
 const notFound = (id: string) =>
   new ApiError('InvalidInstanceId.NotFound', `The specified managed instance does not exist: ${id}`);
@@ -274,13 +280,7 @@ export class InstanceService {
 
   /** Newest registration first; the NextToken is the last row's (registered_at, instance_id). */
   async #page(q: InstanceQuery, paging: Paging, totalCount: number) {
-    const w = windowOf(paging, ['number', 'string']);
-    let rq = q.selectAll().orderBy('registered_at', 'desc').orderBy('instance_id', 'desc');
-    if (w.after) {
-      rq = rq.where(afterKey('registered_at', 'instance_id', w.after));
-    }
-    const rows = await rq.limit(w.limit).offset(w.offset).execute();
-    return pageOf(paging, rows, totalCount, (r) => [r.registered_at, r.instance_id]);
+    return keysetPage(q.selectAll(), paging, INSTANCES_ORDER, (r) => [r.registered_at, r.instance_id], totalCount);
   }
 
   async #invocationCounts(ids: string[]): Promise<Map<string, number>> {

@@ -1,7 +1,7 @@
 // Paging of Describe* calls: PageNumber/PageSize (offset) or MaxResults/NextToken (keyset), both
-// done in SQL. A NextToken is the sort key of the last row returned, so it stays valid however
-// many rows are added before it.
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+// done in SQL by keysetPage. A NextToken is the sort key of the last row returned (base64url of a
+// JSON array), so it stays valid however many rows are added before it.
+import { sql, type RawBuilder, type SelectQueryBuilder, type Simplify, type SqlBool } from 'kysely';
 import { ApiError } from '../shared/index.js';
 
 export type Paging =
@@ -71,12 +71,83 @@ export function pageOf<T>(
   };
 }
 
+/** One column of a listing's sort key; a NextToken holds its value in the last row returned. */
+export interface KeyColumn {
+  /** As SQL names it, qualified when the query joins: `created_at`, `r.invoke_id`. */
+  column: string;
+  direction: 'asc' | 'desc';
+  /** Its value's type in a NextToken, checked when the token is read back. */
+  type: 'string' | 'number';
+}
+
+/** The token shape of a key: its columns' types. */
+const shapeOf = (key: readonly KeyColumn[]) => key.map((c) => c.type);
+
 /**
- * The rows after a NextToken key in "newest first, then id descending" order (the order of every
- * listing keyed by a time and an id), as a WHERE condition.
+ * The rows after `after` in the order of `key`, as a WHERE condition: lexicographic over the
+ * columns, each compared in its own direction — (c1 ≷ v1) OR (c1 = v1 AND c2 ≷ v2) OR … — where
+ * ≷ is `<` for a descending column and `>` for an ascending one. The key must be unique per row
+ * (end it with an id), or rows tied on all of it could be skipped.
  */
-export function afterKey(timeColumn: string, idColumn: string, after: readonly KeyPart[]): RawBuilder<SqlBool> {
-  const [at, id] = after;
-  const t = sql.ref(timeColumn);
-  return sql<SqlBool>`(${t} < ${at} OR (${t} = ${at} AND ${sql.ref(idColumn)} < ${id}))`;
+export function afterKey(key: readonly KeyColumn[], after: readonly KeyPart[]): RawBuilder<SqlBool> {
+  const ref = (i: number) => sql.ref(key[i]!.column);
+  const terms = key.map((c, i) => {
+    const tiedBefore = key.slice(0, i).map((_, j) => sql`${ref(j)} = ${after[j]}`);
+    const past = sql`${ref(i)} ${sql.raw(c.direction === 'desc' ? '<' : '>')} ${after[i]}`;
+    return sql`(${sql.join([...tiedBefore, past], sql` AND `)})`;
+  });
+  return sql<SqlBool>`(${sql.join(terms, sql` OR `)})`;
+}
+
+/**
+ * One page of a listing, in the order of `key`: ORDER BY the key, the rows after a NextToken (the
+ * key of the last row of the previous page, `keyOf`), LIMIT/OFFSET with one extra row to tell
+ * whether more follow; then pageOf's rows and response fields. `query` holds the listing's filters
+ * and selections; `totalCount` is what those filters match.
+ */
+export async function keysetPage<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  paging: Paging,
+  key: readonly KeyColumn[],
+  keyOf: (row: Simplify<O>) => KeyPart[],
+  totalCount: number,
+) {
+  const w = windowOf(paging, shapeOf(key));
+  let q = query;
+  for (const c of key) {
+    q = q.orderBy(sql.ref(c.column), c.direction);
+  }
+  if (w.after) {
+    q = q.where(afterKey(key, w.after));
+  }
+  const rows = await q.limit(w.limit).offset(w.offset).execute();
+  return pageOf(paging, rows, totalCount, keyOf);
+}
+
+/**
+ * keysetPage for a list held in memory (the public commands): the same order, NextTokens and
+ * response fields, the key's values taken by `keyOf`. Strings compare by UTF-16 code unit here.
+ */
+export function keysetPageInMemory<T>(
+  all: readonly T[],
+  paging: Paging,
+  key: readonly KeyColumn[],
+  keyOf: (row: T) => KeyPart[],
+) {
+  const w = windowOf(paging, shapeOf(key));
+  const compare = (a: readonly KeyPart[], b: readonly KeyPart[]): number => {
+    for (const [i, c] of key.entries()) {
+      // Both parts have the column's type (decodeToken checks a token's): numbers compare as numbers.
+      const x = a[i]!;
+      const y = b[i]!;
+      if (x !== y) {
+        return (x < y ? -1 : 1) * (c.direction === 'desc' ? -1 : 1);
+      }
+    }
+    return 0;
+  };
+  const sorted = [...all].sort((a, b) => compare(keyOf(a), keyOf(b)));
+  const after = w.after;
+  const rest = after ? sorted.filter((r) => compare(keyOf(r), after) > 0) : sorted;
+  return pageOf(paging, rest.slice(w.offset, w.offset + w.limit), all.length, keyOf);
 }

@@ -1,0 +1,156 @@
+// Task delivery: what an agent's fetch (luban task list) gets, and marking what it got as delivered
+// in the same transaction.
+import { REPEATS, type Repeat, type RunTaskEntry, type TaskListQuery } from '../../protocol/index.js';
+import type { InvocationContext } from './invocation-context.js';
+import { countAllMoves, type Transition } from './invocation-counters.js';
+import { isPeriodic } from './schedules.js';
+
+/** The wire `repeat` of an execution: Period|Rate|At for a schedule, else the RepeatMode itself. */
+function wireRepeatOf(repeatMode: string, wireRepeat: string): Repeat {
+  const r = isPeriodic(repeatMode) ? wireRepeat : repeatMode;
+  return (REPEATS as readonly string[]).includes(r) ? (r as Repeat) : 'Once';
+}
+
+export class TaskDelivery {
+  readonly #ctx: InvocationContext;
+
+  constructor(ctx: InvocationContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Tasks for one agent's fetch: `run` holds its Pending executions (re-sent until the agent
+   * reports on them), `stop` its Stopping ones (same task object and repeat, luban §5.7).
+   * Scheduled work (luban §5.4): an active Period schedule is sent when the agent has not got it
+   * (first delivery, or a new `invokeVersion`), on every `reason=startup` fetch (the agent keeps
+   * schedules in memory only) and when the fetch targets it; boot-time executions only on a
+   * `cold_start=true` fetch — NextRebootOnly once (it becomes an ordinary Pending execution),
+   * EveryReboot on every cold start. Marking delivery happens in the same transaction, so a stop
+   * or a delivery timeout sees either a delivered record or an undelivered one, never half of each.
+   */
+  async tasksFor(
+    instanceId: string,
+    q: TaskListQuery,
+    nowMs: number,
+  ): Promise<{ run: RunTaskEntry[]; stop: RunTaskEntry[] }> {
+    const coldStart = q.reason === 'startup' && q.coldStart === true;
+    const rows = await this.#ctx.db.transaction().execute(async (tx) => {
+      let sel = tx
+        .selectFrom('invocation_instances as r')
+        .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
+        .innerJoin('instances as n', 'n.instance_id', 'r.instance_id')
+        .select([
+          'i.invoke_id',
+          'i.command_id',
+          'i.command_name',
+          'i.command_type',
+          'i.command_content',
+          'i.working_dir',
+          'i.timeout',
+          'i.repeat_mode',
+          'i.windows_password_name',
+          'i.wire_repeat',
+          'i.wire_cron',
+          'i.invoke_version',
+        ])
+        .select([
+          'i.username',
+          'i.enable_parameter',
+          'i.created_at',
+          'n.instance_name',
+          'n.region_id',
+          'r.status',
+          'r.delivered_at',
+          'r.delivered_version',
+        ])
+        .where('r.instance_id', '=', instanceId)
+        .where((eb) =>
+          eb.or([
+            eb('r.status', 'in', ['Pending', 'Stopping']),
+            eb.and([eb('i.repeat_mode', '=', 'Period'), eb('r.status', 'in', ['Scheduled', 'Running'])]),
+            ...(coldStart
+              ? [
+                  eb.and([eb('i.repeat_mode', '=', 'NextRebootOnly'), eb('r.status', '=', 'Scheduled')]),
+                  eb.and([eb('i.repeat_mode', '=', 'EveryReboot'), eb('r.status', 'in', ['Scheduled', 'Running'])]),
+                ]
+              : []),
+          ]),
+        );
+      if (q.taskId !== undefined) {
+        sel = sel.where('r.invoke_id', '=', q.taskId);
+      }
+      const all = await sel.orderBy('i.created_at').execute();
+      // A Period schedule the agent already holds is not sent again on a plain kickoff fetch.
+      const rows = all.filter(
+        (r) =>
+          !(isPeriodic(r.repeat_mode) && r.status !== 'Stopping') ||
+          q.reason === 'startup' ||
+          q.taskId !== undefined ||
+          r.delivered_at === null ||
+          r.delivered_version !== r.invoke_version,
+      );
+      const moves: Transition[] = [];
+      for (const r of rows) {
+        if (r.status === 'Stopping') {
+          continue;
+        }
+        const bootOnce = r.repeat_mode === 'NextRebootOnly' && r.status === 'Scheduled';
+        const fresh =
+          r.delivered_at === null || (isPeriodic(r.repeat_mode) && r.delivered_version !== r.invoke_version);
+        if (!fresh && !bootOnce) {
+          continue;
+        }
+        await tx
+          .updateTable('invocation_instances')
+          .set({
+            delivered_at: r.delivered_at ?? nowMs,
+            delivered_version: r.invoke_version,
+            update_time: nowMs,
+            ...(bootOnce ? { status: 'Pending' } : {}),
+          })
+          .where('instance_id', '=', instanceId)
+          .where('invoke_id', '=', r.invoke_id)
+          .execute();
+        if (bootOnce) {
+          moves.push({ invokeId: r.invoke_id, instanceId, from: 'Scheduled', to: 'Pending' });
+        }
+      }
+      await countAllMoves(tx, moves);
+      return rows;
+    });
+    const entry = (r: (typeof rows)[number]): RunTaskEntry => {
+      const periodic = isPeriodic(r.repeat_mode);
+      return {
+        task: {
+          taskID: r.invoke_id,
+          invokeVersion: r.invoke_version,
+          type: r.command_type,
+          commandId: r.command_id,
+          commandName: r.command_name,
+          commandContent: r.command_content,
+          workingDirectory: r.working_dir,
+          timeOut: String(r.timeout),
+          cron: periodic ? r.wire_cron : '',
+          username: r.username,
+          windowsPasswordName: r.windows_password_name,
+          enableParameter: r.enable_parameter === 1,
+          builtInParameter: {
+            InstanceId: instanceId,
+            InstanceName: r.instance_name || instanceId,
+            RegionId: r.region_id || this.#ctx.regionId,
+            AccountId: this.#ctx.options.accountId,
+            CommandId: r.command_id,
+            InvokeId: r.invoke_id,
+          },
+          creationTime: r.created_at,
+        },
+        output: { interval: 1000, logQuota: this.#ctx.limits.outputKeepBytes, skipEmpty: true, sendStart: true },
+        repeat: wireRepeatOf(r.repeat_mode, r.wire_repeat),
+      };
+    };
+    return {
+      run: rows.filter((r) => r.status !== 'Stopping').map(entry),
+      stop: rows.filter((r) => r.status === 'Stopping').map(entry),
+    };
+  }
+}
