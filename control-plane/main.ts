@@ -131,6 +131,7 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     ...(o.database ? { databaseUrl: o.database } : {}),
     leaseMs: o.presenceLeaseMs ?? PRESENCE_LEASE_MS,
     log,
+    hasWork: async (id) => (await invocations.hasPendingWork(id)) || (await files.hasPendingWork(id)),
   });
   const instances: InstanceService = new InstanceService(db, fleet.notifier);
   const activations = new ActivationService(db, regionId);

@@ -4,8 +4,10 @@ import { sql } from 'kysely';
 import { eventually } from '../../test/harness/eventually.js';
 import { createTestDatabase } from '../../test/harness/postgres.js';
 import { forEachStore } from '../../test/harness/stores.js';
+import { createServerLogger } from '../shared/index.js';
 import { openStore, type Db } from '../store/index.js';
 import { DISCONNECT, FleetNotifier, type LocalSockets } from './fleet-notifier.js';
+import { joinFleet } from './fleet-membership.js';
 import { channelOf, kickPayloads, PgKickBus } from './kick-bus.js';
 import { PresenceStore } from './presence.js';
 
@@ -66,6 +68,35 @@ forEachStore((store) => {
       assert.equal((await b.holders(['mi-2', 'mi-3'], 0)).size, 0);
       await a.clear();
       assert.equal((await a.holders(['mi-1'], 0)).size, 0);
+    });
+
+    it('kicks an agent whose socket comes up only when work waits for it, and records its presence', async () => {
+      const sent: string[] = [];
+      const gateway = {
+        isConnected: () => true,
+        kick: (id: string, m: string) => (sent.push(`${id} ${m}`), true),
+        disconnect: () => {},
+        connectedIds: () => [],
+        onConnected: (_id: string) => {},
+        onDisconnected: (_id: string) => {},
+      };
+      const log = createServerLogger('error', true);
+      const fleet = joinFleet({ db, gateway, leaseMs: 60_000, log, hasWork: async (id) => id === 'mi-busy' });
+      await fleet.start();
+      gateway.onConnected('mi-idle');
+      gateway.onConnected('mi-busy');
+      await eventually(() => sent.length === 1, { what: 'the kick' });
+      assert.deepEqual(sent, ['mi-busy kick_vm']);
+      const presence = new PresenceStore(db, fleet.nodeId);
+      await eventually(async () => (await presence.holders(['mi-idle', 'mi-busy'], Date.now())).size === 2, {
+        what: 'presence rows',
+      });
+      gateway.onDisconnected('mi-idle');
+      await eventually(async () => (await presence.holders(['mi-idle'], Date.now())).size === 0, {
+        what: 'the release',
+      });
+      await fleet.stop();
+      assert.equal((await presence.holders(['mi-busy'], Date.now())).size, 0, 'a stopping node forgets its rows');
     });
 
     it('a single node (no bus) kicks and counts only its own sockets', async () => {

@@ -24,9 +24,11 @@ export interface FleetOptions {
   databaseUrl?: string;
   leaseMs: number;
   log: Log;
+  /** Whether the agent has work waiting: it is kicked to fetch it when its socket comes up. */
+  hasWork: (instanceId: string) => Promise<boolean>;
 }
 
-export function joinFleet({ db, gateway, databaseUrl, leaseMs, log }: FleetOptions) {
+export function joinFleet({ db, gateway, databaseUrl, leaseMs, log, hasWork }: FleetOptions) {
   const nodeId = `n${randomBytes(6).toString('hex')}`;
   const presence = new PresenceStore(db, nodeId);
   const onError = (what: string) => (e: unknown) => log.warn(what, { err: String((e as Error)?.message ?? e) });
@@ -45,8 +47,15 @@ export function joinFleet({ db, gateway, databaseUrl, leaseMs, log }: FleetOptio
   const notifier = new FleetNotifier(gateway, presence, bus, onError('kick for another node failed'));
   gateway.onConnected = (id) => {
     presence.hold(id, keeper.leaseFrom(Date.now())).catch(onError('presence write failed'));
-    // Kicks sent while an agent was away are lost; a plain kick on connect makes it fetch them.
-    gateway.kick(id, 'kick_vm');
+    // Kicks sent while an agent was away are lost: a plain kick makes it fetch what waits for it.
+    // Only then: after a restart a whole fleet reconnects, and a kick costs each agent two fetches.
+    hasWork(id).then(
+      (yes) => yes && gateway.kick(id, 'kick_vm'),
+      (e: unknown) => {
+        onError('pending work lookup failed')(e);
+        gateway.kick(id, 'kick_vm');
+      },
+    );
   };
   gateway.onDisconnected = (id) => void presence.release(id).catch(onError('presence write failed'));
   return {

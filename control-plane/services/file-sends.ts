@@ -276,11 +276,27 @@ export class FileSendService {
     return { InvokeId: created.invokeId };
   }
 
+  /** Whether a file waits for the instance's next fetch. */
+  async hasPendingWork(instanceId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('file_send_instances')
+      .select('invoke_id')
+      .where('instance_id', '=', instanceId)
+      .where('status', '=', 'Pending')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /**
    * The `file` entries of a task list: every waiting record of the instance (or the one the fetch
    * names), marked Running in the same transaction, so a second fetch never hands a file out twice.
    */
   async tasksFor(instanceId: string, taskId: string | undefined, nowMs: number): Promise<SendFileEntry[]> {
+    // Nearly every fetch finds no file: a plain indexed look first, a transaction only when needed.
+    if (!(await this.hasPendingWork(instanceId))) {
+      return [];
+    }
     return this.#db.transaction().execute(async (tx) => {
       let q = tx
         .selectFrom('file_send_instances as r')

@@ -1,7 +1,7 @@
 // What the parts of the invocation service share: the store, the way to agents, the region, the
 // limits and options it was built with, and who listens for executions ending. InvocationService
 // (invocations.ts) builds one and hands it to each part.
-import type { Db } from '../store/index.js';
+import type { Db, GroupedTransactions } from '../store/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import type { ExecutionStatus } from './invocation-status.js';
 
@@ -39,6 +39,8 @@ export interface ExecutionEnded {
 
 export interface InvocationContext {
   readonly db: Db;
+  /** The agents' hot path (fetches, reports): many agents' units of work in one commit. */
+  readonly grouped: GroupedTransactions;
   readonly notifier: AgentNotifier;
   readonly regionId: string;
   readonly limits: InvocationLimits;

@@ -7,7 +7,7 @@
 //   invocation-listings.ts   DescribeInvocations, DescribeInvocationResults
 //   invocation-counters.ts   status counters and ended-listeners, moved by every record transition
 import type { Report, RunTaskEntry, TaskListQuery } from '../../protocol/index.js';
-import type { Db } from '../store/index.js';
+import { GroupedTransactions, type Db } from '../store/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import { InvocationControl, type ModifyInvocationInput } from './invocation-control.js';
 import {
@@ -54,7 +54,15 @@ export class InvocationService {
     limits: InvocationLimits = DEFAULT_LIMITS,
     options: InvocationOptions = DEFAULT_INVOCATION_OPTIONS,
   ) {
-    this.#ctx = { db, notifier, regionId, limits, options, endedListeners: new Set() };
+    this.#ctx = {
+      db,
+      grouped: new GroupedTransactions(db),
+      notifier,
+      regionId,
+      limits,
+      options,
+      endedListeners: new Set(),
+    };
     this.#dispatch = new InvocationDispatch(this.#ctx);
     this.#delivery = new TaskDelivery(this.#ctx);
     this.#reports = new ReportApplication(this.#ctx);
@@ -78,6 +86,10 @@ export class InvocationService {
 
   invokeCommand(input: InvokeCommandInput, nowMs: number): Promise<{ InvokeId: string }> {
     return this.#dispatch.invokeCommand(input, nowMs);
+  }
+
+  hasPendingWork(instanceId: string): Promise<boolean> {
+    return this.#delivery.hasPendingWork(instanceId);
   }
 
   tasksFor(

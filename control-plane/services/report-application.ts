@@ -74,7 +74,8 @@ export class ReportApplication {
    * Period and EveryReboot executions record each run on its own (#applyRunReport).
    */
   async applyReport(instanceId: string, report: Report, body: Buffer, nowMs: number): Promise<'applied' | 'ignored'> {
-    const move = await this.#ctx.db.transaction().execute(async (tx) => {
+    // Grouped with the reports of other agents that arrive together: one commit for all of them.
+    const move = await this.#ctx.grouped.run(async (tx) => {
       const rec = await tx
         .selectFrom('invocation_instances as r')
         .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')

@@ -28,13 +28,30 @@ export class TaskDelivery {
    * EveryReboot on every cold start. Marking delivery happens in the same transaction, so a stop
    * or a delivery timeout sees either a delivered record or an undelivered one, never half of each.
    */
+  /**
+   * Whether a fetch by the instance could get anything: a record waiting for it, one being stopped,
+   * or a schedule or boot-time task it may need again. A cheap look, for the kick an agent gets
+   * when its notify socket comes up (an agent with nothing to do is not made to fetch).
+   */
+  async hasPendingWork(instanceId: string): Promise<boolean> {
+    const row = await this.#ctx.db
+      .selectFrom('invocation_instances')
+      .select('invoke_id')
+      .where('instance_id', '=', instanceId)
+      .where('status', 'in', ['Pending', 'Stopping', 'Scheduled', 'Running'])
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async tasksFor(
     instanceId: string,
     q: TaskListQuery,
     nowMs: number,
   ): Promise<{ run: RunTaskEntry[]; stop: RunTaskEntry[] }> {
     const coldStart = q.reason === 'startup' && q.coldStart === true;
-    const rows = await this.#ctx.db.transaction().execute(async (tx) => {
+    // Grouped with other agents' fetches that arrive together: one commit for all of them.
+    const rows = await this.#ctx.grouped.run(async (tx) => {
       let sel = tx
         .selectFrom('invocation_instances as r')
         .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
