@@ -132,6 +132,7 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     leaseMs: o.presenceLeaseMs ?? PRESENCE_LEASE_MS,
     log,
     hasWork: async (id) => (await invocations.hasPendingWork(id)) || (await files.hasPendingWork(id)),
+    forget: (id) => instances.forgetIdentity(id),
   });
   const instances: InstanceService = new InstanceService(db, fleet.notifier);
   const activations = new ActivationService(db, regionId);

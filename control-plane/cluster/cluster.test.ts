@@ -8,7 +8,7 @@ import { createServerLogger } from '../shared/index.js';
 import { openStore, type Db } from '../store/index.js';
 import { DISCONNECT, FleetNotifier, type LocalSockets } from './fleet-notifier.js';
 import { joinFleet } from './fleet-membership.js';
-import { channelOf, kickPayloads, PgKickBus } from './kick-bus.js';
+import { kickPayloads, PgKickBus } from './kick-bus.js';
 import { PresenceStore } from './presence.js';
 
 describe('kickPayloads', () => {
@@ -81,7 +81,14 @@ forEachStore((store) => {
         onDisconnected: (_id: string) => {},
       };
       const log = createServerLogger('error', true);
-      const fleet = joinFleet({ db, gateway, leaseMs: 60_000, log, hasWork: async (id) => id === 'mi-busy' });
+      const fleet = joinFleet({
+        db,
+        gateway,
+        leaseMs: 60_000,
+        log,
+        hasWork: async (id) => id === 'mi-busy',
+        forget: () => {},
+      });
       await fleet.start();
       gateway.onConnected('mi-idle');
       gateway.onConnected('mi-busy');
@@ -152,7 +159,8 @@ describe('kicks across nodes through LISTEN/NOTIFY', () => {
     const busA = busOf('na');
     const busB = busOf('nb');
     let resyncs = 0;
-    await busA.start({ kick: () => assert.fail('nothing is addressed to A'), resync: () => {} });
+    const toA: string[] = [];
+    await busA.start({ kick: (ids, m) => toA.push(...ids.map((id) => `${id} ${m}`)), resync: () => {} });
     await busB.start({
       kick: (ids, m) => ids.forEach((id) => (m === DISCONNECT ? localB.disconnect(id) : localB.kick(id, m))),
       resync: () => resyncs++,
@@ -164,10 +172,13 @@ describe('kicks across nodes through LISTEN/NOTIFY', () => {
     await eventually(() => localB.sent.includes('mi-on-b kick_vm task run t-9'), { what: 'the kick to reach B' });
     a.disconnect('mi-on-b');
     await eventually(() => localB.sent.includes('mi-on-b closed'), { what: 'the disconnect to reach B' });
+    // A deregistration is broadcast (every node forgets the identity); kicks went to B alone.
+    await eventually(() => toA.length > 0, { what: 'the broadcast to reach A too' });
+    assert.deepEqual(toA, [`mi-on-b ${DISCONNECT}`]);
 
     // B's listening connection dies (a restart of the database, a network cut): B listens again
     // and asks its agents to fetch, since notifications in between are lost.
-    await sql`select pg_terminate_backend(pid) from pg_stat_activity where query = ${`LISTEN ${channelOf('nb')}`}`.execute(
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${'oca-kick-listener-nb'}`.execute(
       db,
     );
     await eventually(() => resyncs === 1, { what: 'B to resync' });

@@ -26,9 +26,11 @@ export interface FleetOptions {
   log: Log;
   /** Whether the agent has work waiting: it is kicked to fetch it when its socket comes up. */
   hasWork: (instanceId: string) => Promise<boolean>;
+  /** The instance was deregistered on some node: forget what is cached of it here. */
+  forget: (instanceId: string) => void;
 }
 
-export function joinFleet({ db, gateway, databaseUrl, leaseMs, log, hasWork }: FleetOptions) {
+export function joinFleet({ db, gateway, databaseUrl, leaseMs, log, hasWork, forget }: FleetOptions) {
   const nodeId = `n${randomBytes(6).toString('hex')}`;
   const presence = new PresenceStore(db, nodeId);
   const onError = (what: string) => (e: unknown) => log.warn(what, { err: String((e as Error)?.message ?? e) });
@@ -70,6 +72,7 @@ export function joinFleet({ db, gateway, databaseUrl, leaseMs, log, hasWork }: F
         kick: (ids, message) => {
           for (const id of ids) {
             if (message === DISCONNECT) {
+              forget(id);
               gateway.disconnect(id);
             } else {
               gateway.kick(id, message);

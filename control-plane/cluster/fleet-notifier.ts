@@ -13,7 +13,7 @@ export interface LocalSockets {
   disconnect(instanceId: string): void;
 }
 
-/** A message on the bus that closes the agent's socket instead of kicking it (deregistration). */
+/** A message on the bus that closes the agent's socket instead of kicking it (a deregistration). */
 export const DISCONNECT = 'oca:disconnect';
 
 export class FleetNotifier implements AgentNotifier {
@@ -54,11 +54,10 @@ export class FleetNotifier implements AgentNotifier {
     }
   }
 
+  /** Closes the agent's socket wherever it is, and every node forgets its cached identity. */
   disconnect(instanceId: string): void {
     this.#local.disconnect(instanceId);
-    if (this.#bus) {
-      this.#forward([instanceId], DISCONNECT).catch(this.#onError);
-    }
+    this.#bus?.broadcast([instanceId], DISCONNECT).catch(this.#onError);
   }
 
   async #forward(ids: string[], message: string): Promise<void> {

@@ -14,6 +14,8 @@ export interface KickHandlers {
 
 export interface KickBus {
   publish(nodeId: string, ids: readonly string[], message: string): Promise<void>;
+  /** To every node, this one included. */
+  broadcast(ids: readonly string[], message: string): Promise<void>;
   start(handlers: KickHandlers): Promise<void>;
   stop(): Promise<void>;
 }
@@ -22,6 +24,8 @@ export interface KickBus {
 const MAX_PAYLOAD = 7_500;
 
 export const channelOf = (nodeId: string): string => `oca_kick_${nodeId.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
+/** The channel every node listens on besides its own. */
+const BROADCAST_CHANNEL = 'oca_kick_all';
 
 /** Splits ids into NOTIFY payloads under the size limit. */
 export function kickPayloads(ids: readonly string[], message: string): string[] {
@@ -82,13 +86,23 @@ export class PgKickBus implements KickBus {
     }
   }
 
+  async broadcast(ids: readonly string[], message: string): Promise<void> {
+    for (const p of kickPayloads(ids, message)) {
+      await this.#o.notify(BROADCAST_CHANNEL, p);
+    }
+  }
+
   async start(handlers: KickHandlers): Promise<void> {
     this.#handlers = handlers;
     await this.#listen();
   }
 
   async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#o.connectionString });
+    // Named, so an operator sees each node's listener in pg_stat_activity.
+    const client = new pg.Client({
+      connectionString: this.#o.connectionString,
+      application_name: `oca-kick-listener-${this.#o.nodeId}`,
+    });
     client.on('notification', (n) => {
       const p = n.payload === undefined ? undefined : parsePayload(n.payload);
       if (p) {
@@ -111,6 +125,7 @@ export class PgKickBus implements KickBus {
     client.on('end', () => lost(new Error('kick listener connection ended')));
     await client.connect();
     await client.query(`LISTEN ${channelOf(this.#o.nodeId)}`);
+    await client.query(`LISTEN ${BROADCAST_CHANNEL}`);
     this.#client = client;
   }
 

@@ -38,7 +38,11 @@ function parsedKey(pem: string): KeyObject | string {
   }
 }
 
-const IDENTITY_CACHE_TTL_MS = 60_000;
+/**
+ * Longer than the stock heartbeat interval (60 s), or every heartbeat would parse its key again; a
+ * deregistration reaches every node's cache at once (forgetIdentity, through the kick bus).
+ */
+const IDENTITY_CACHE_TTL_MS = 10 * 60_000;
 const IDENTITY_CACHE_MAX = 200_000;
 
 interface Heartbeat {
@@ -87,8 +91,8 @@ export class InstanceService {
 
   /**
    * The registered key of a live (not deregistered) instance, cached: every agent call needs it.
-   * Only instances that exist are cached (any caller can name an id), for a minute (a deregistration
-   * on another node of a cluster reaches this one within it), and at most IDENTITY_CACHE_MAX of them.
+   * Only instances that exist are cached (any caller can name an id), for IDENTITY_CACHE_TTL_MS, and
+   * at most IDENTITY_CACHE_MAX of them.
    */
   async identity(instanceId: string, nowMs = Date.now()): Promise<InstanceIdentity | undefined> {
     const cached = this.#identityCache.get(instanceId);
@@ -111,6 +115,11 @@ export class InstanceService {
     }
     this.#identityCache.set(instanceId, { identity, until: nowMs + IDENTITY_CACHE_TTL_MS });
     return identity;
+  }
+
+  /** Drops a cached identity (the instance was deregistered, maybe on another node). */
+  forgetIdentity(instanceId: string): void {
+    this.#identityCache.delete(instanceId);
   }
 
   async get(instanceId: string): Promise<InstanceTable | undefined> {
