@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Log } from '../shared/index.js';
-import { dialectOf, type Db } from '../store/index.js';
+import { dialectOf, pgConnectionString, type Db } from '../store/index.js';
 import { DISCONNECT, FleetNotifier, type LocalSockets } from './fleet-notifier.js';
 import { PgKickBus } from './kick-bus.js';
 import { PresenceKeeper } from './presence-keeper.js';
@@ -38,7 +38,7 @@ export function joinFleet({ db, gateway, databaseUrl, leaseMs, log, hasWork, for
   const bus =
     dialectOf(db) === 'postgres' && databaseUrl
       ? new PgKickBus({
-          connectionString: databaseUrl,
+          connectionString: pgConnectionString(databaseUrl),
           nodeId,
           notify: async (channel, payload) => {
             await sql`select pg_notify(${channel}, ${payload})`.execute(db);

@@ -2,3 +2,4 @@ export { openSqliteStore, openStore, migrate, type Db, type StoreOptions } from 
 export { GroupedTransactions, type Unit } from './grouped-transactions.js';
 export { dialectOf, escapeLike, likeInsensitive, runOnce, valuesOf, type StoreDialect } from './dialect.js';
 export type * from './schema.js';
+export { pgConnectionString } from './postgres-store.js';

@@ -73,6 +73,9 @@ function takePoolSize(url: string): { url: string; poolSize?: number } {
   return { url: rest.length > 0 ? `${url.slice(0, q)}?${rest.join('&')}` : url.slice(0, q), poolSize: n };
 }
 
+/** The URL as `pg` takes it (without this store's own `pool_size`), for a client of its own. */
+export const pgConnectionString = (url: string): string => takePoolSize(url).url;
+
 /** A Kysely store on PostgreSQL; migrations are the caller's (openStore runs them). */
 export function createPostgresStore(url: string, o: PostgresStoreOptions = {}): Kysely<Database> {
   const parsed = takePoolSize(url);

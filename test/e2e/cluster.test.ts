@@ -145,6 +145,8 @@ describe('a cluster of two nodes on PostgreSQL behind nginx', { timeout: 300_000
       what: 'every agent to start the command',
     });
     nodeB.kill('SIGKILL');
+    // Issued at once, while B's agents are still reconnecting: it must reach them all the same.
+    const meanwhile = await runOnAll('echo meanwhile');
     // The agents of B reconnect through nginx to A (their reconnect backoff starts at 1 s).
     await eventually(
       async () => (await Promise.all(agents.map((x) => holderOf(x.instanceId)))).every((h) => h === a.cp.nodeId),
@@ -161,6 +163,11 @@ describe('a cluster of two nodes on PostgreSQL behind nginx', { timeout: 300_000
       assert.equal(text(r), 'done\n', `output of ${r.InstanceId} arrived once`);
       assert.equal(r.ExitCode, 0);
     }
+    const reached = await eventually(() => results(meanwhile), {
+      until: (rs) => rs.length === agents.length && rs.every((r) => r.InvokeRecordStatus === 'Finished'),
+      what: `every agent to finish ${meanwhile}, issued while node B's agents reconnected`,
+    });
+    assert.ok(reached.every((r) => r.InvocationStatus === 'Success' && text(r) === 'meanwhile\n'));
     const after = await runOnAll('echo after');
     const later = await eventually(() => results(after), {
       until: (rs) => rs.length === agents.length && rs.every((r) => r.InvokeRecordStatus === 'Finished'),

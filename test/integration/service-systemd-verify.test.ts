@@ -2,7 +2,16 @@
 // such as an unknown key count as failures), for the stock layout and for paths that need quoting.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -85,5 +94,22 @@ describe('systemd-analyze verify', { skip }, () => {
     ]);
     assert.notEqual(r.status, 0);
     assert.match(r.output, /\/nonexistent\/oca\/aliyun-service is not executable/);
+  });
+
+  it('deploy/assist-server.service (a control-plane node) verifies, and sets an open-file limit for its agents', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'oca-units-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const unit = readFileSync(join(import.meta.dirname, '..', '..', 'deploy', 'assist-server.service'), 'utf8');
+    // The shipped unit names /usr/bin/node; point it at this machine's node so the check is real.
+    const path = join(dir, 'assist-server.service');
+    writeFileSync(path, unit.replace('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `));
+    const r = spawnSync(SYSTEMD_ANALYZE, ['verify', path], {
+      encoding: 'utf8',
+      env: { ...process.env, SYSTEMD_LOG_COLOR: '0' },
+    });
+    assert.equal(`${r.stdout}${r.stderr}`.trim(), '');
+    assert.equal(r.status, 0);
+    const nofile = Number(/^LimitNOFILE=(\d+)$/m.exec(unit)?.[1]);
+    assert.ok(nofile >= 2 * 20_000, `LimitNOFILE=${nofile} holds two sockets for each of 20,000 agents`);
   });
 });
