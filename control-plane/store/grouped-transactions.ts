@@ -64,7 +64,10 @@ export class GroupedTransactions {
         }
         await trx.commit().execute();
       } catch (e) {
-        await trx.rollback().execute().catch(() => {});
+        await trx
+          .rollback()
+          .execute()
+          .catch(() => {});
         throw e;
       }
     } catch (e) {
