@@ -215,7 +215,9 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     tls,
     log,
     async start() {
-      await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
+      // A fleet reconnects all at once after a restart: a deep accept queue (the kernel caps it at
+      // net.core.somaxconn) keeps the connect storm from being refused.
+      await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0, backlog: 4096 });
       const addr = app.server.address();
       if (addr === null || typeof addr === 'string') {
         throw new Error('server has no TCP address');

@@ -2,6 +2,7 @@
 // socket this node holds are kicked directly; the others are looked up in the presence table and
 // kicked through their node's channel on the kick bus. Without a bus (a single node) the local
 // sockets are the whole fleet.
+import { appendTo } from '../shared/index.js';
 import type { AgentNotifier } from '../services/index.js';
 import type { KickBus } from './kick-bus.js';
 import type { PresenceStore } from './presence.js';
@@ -64,7 +65,7 @@ export class FleetNotifier implements AgentNotifier {
     const byNode = new Map<string, string[]>();
     for (const [id, node] of await this.#presence.holders(ids, Date.now())) {
       if (node !== this.#presence.nodeId) {
-        byNode.set(node, [...(byNode.get(node) ?? []), id]);
+        appendTo(byNode, node, id);
       }
     }
     for (const [node, nodeIds] of byNode) {

@@ -14,7 +14,7 @@ import {
 } from '../../protocol/index.js';
 import type { Db, FileSendInstanceTable } from '../store/index.js';
 import { valuesOf } from '../store/index.js';
-import { ApiError, invalid, isoTime, missing, newId } from '../shared/index.js';
+import { ApiError, appendTo, invalid, isoTime, missing, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import { keysetPage, type KeyColumn, type Paging } from './paging.js';
 import { hasTags, saveTags, tagView, tagsOf, validateTags, type RawTag, type TagFilter } from './tags.js';
@@ -502,7 +502,7 @@ export class FileSendService {
         .orderBy('instance_id')
         .execute();
       for (const r of rows) {
-        out.set(r.invoke_id, [...(out.get(r.invoke_id) ?? []), r]);
+        appendTo(out, r.invoke_id, r);
       }
     }
     return out;

@@ -2,6 +2,7 @@
 // every record transition, so the aggregated status is a column SQL can filter and page on; and the
 // ended-listeners, told once a transaction that ended executions has committed.
 import { sql } from 'kysely';
+import { appendTo } from '../shared/index.js';
 import type { Db, InvocationTable } from '../store/index.js';
 import type { InvocationContext } from './invocation-context.js';
 import {
@@ -81,7 +82,7 @@ export async function countMoves(tx: Db, invokeId: string, moves: readonly Trans
 export async function countAllMoves(tx: Db, moves: readonly Transition[]): Promise<void> {
   const byInvocation = new Map<string, Transition[]>();
   for (const m of moves) {
-    byInvocation.set(m.invokeId, [...(byInvocation.get(m.invokeId) ?? []), m]);
+    appendTo(byInvocation, m.invokeId, m);
   }
   for (const [invokeId, ms] of byInvocation) {
     await countMoves(tx, invokeId, ms);

@@ -3,7 +3,7 @@
 // filters, counts and pages in SQL (keysetPage).
 import { sql } from 'kysely';
 import type { InvocationInstanceTable, InvocationTable } from '../store/index.js';
-import { ApiError, invalid, isoTime } from '../shared/index.js';
+import { ApiError, appendTo, invalid, isoTime } from '../shared/index.js';
 import { checkOutputEncoding } from './command-content.js';
 import { decodeStored, type InvocationContext } from './invocation-context.js';
 import {
@@ -355,7 +355,7 @@ export class InvocationListings {
       .execute();
     for (const r of rows) {
       const rec: InvocationInstanceTable = { output: Buffer.alloc(0), ...r };
-      m.set(r.invoke_id, [...(m.get(r.invoke_id) ?? []), rec]);
+      appendTo(m, r.invoke_id, rec);
     }
     return m;
   }

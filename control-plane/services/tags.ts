@@ -1,7 +1,7 @@
 // Tags on commands and invocations (`Tag.N.Key` / `Tag.N.Value`): validation, storage, filters.
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../store/index.js';
-import { ApiError } from '../shared/index.js';
+import { ApiError, appendTo } from '../shared/index.js';
 
 export interface Tag {
   key: string;
@@ -98,7 +98,7 @@ export async function tagsOf(db: Db, type: TagResource, ids: readonly string[]):
     .orderBy('tag_key')
     .execute();
   for (const r of rows) {
-    m.set(r.resource_id, [...(m.get(r.resource_id) ?? []), { key: r.tag_key, value: r.tag_value }]);
+    appendTo(m, r.resource_id, { key: r.tag_key, value: r.tag_value });
   }
   return m;
 }

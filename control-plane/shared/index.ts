@@ -1,3 +1,4 @@
+export * from './multimap.js';
 export * from './batcher.js';
 export * from './errors.js';
 export * from './ids.js';

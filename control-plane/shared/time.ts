@@ -8,5 +8,17 @@ const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
  * empty. It never throws: one row stored with a bad time (before times were checked, or by another
  * writer) shows that field empty instead of failing every page that holds it.
  */
-export const isoTime = (ms: number | null | undefined): string =>
-  typeof ms === 'number' && ms > 0 && ms <= MAX_MS ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+export function isoTime(ms: number | null | undefined): string {
+  if (typeof ms !== 'number' || !(ms > 0 && ms <= MAX_MS)) {
+    return '';
+  }
+  // A fan-out's thousands of records share a handful of seconds: format each second once.
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastText = `${new Date(second * 1000).toISOString().slice(0, 19)}Z`;
+  }
+  return lastText;
+}
+let lastSecond = Number.NaN;
+let lastText = '';
