@@ -1,5 +1,5 @@
 // aliyun-service: the agent (see bin/aliyun-service-main.ts for the flags).
-import { hideBin } from 'yargs/helpers';
+import './lite-mode.js';
 import { main } from './aliyun-service-main.js';
 
-void main(hideBin(process.argv));
+void main(process.argv.slice(2));

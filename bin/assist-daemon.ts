@@ -6,8 +6,9 @@
 //   assist_daemon --status   running/stopped, the agent's pid, restarts and the last restart's
 //                            reason; exit status as LSB: 0 running, 1 dead (stale pid file), 3 stopped
 // Options: --state-dir DIR, --agent PATH [--agent-arg ARG]…, budget and timing overrides
-// (--rss-mib, --cpu-percent, …; each also an ASSIST_DAEMON_* variable, docs/configuration.md),
+// (--pss-mib, --rss-mib, --cpu-percent, …; each also an ASSIST_DAEMON_* variable, docs/configuration.md),
 // --json (with --status). The arguments are process.argv[2…]: bin/multicall.ts sets them.
+import './lite-mode.js';
 import { parseArgs } from 'node:util';
 import { createLogger, ExitCode, isAgentError } from '../agent/shared/index.js';
 import {
@@ -27,6 +28,7 @@ import {
 const ACTIONS = ['start', 'stop', 'delete', 'status'] as const;
 const NUMERIC = [
   'cpu-percent',
+  'pss-mib',
   'rss-mib',
   'sample-ms',
   'strikes',

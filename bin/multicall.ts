@@ -4,6 +4,7 @@
 //   aliyun-service -v                     (a link named aliyun-service)
 //   aliyun-assist aliyun-service -v       (any name; also `node dist/aliyun-assist.cjs aliyun-service -v`)
 // Entries load lazily, so one program never evaluates another's modules.
+import './lite-mode.js';
 import { basename } from 'node:path';
 import { AGENT_VERSION, ExitCode } from '../agent/shared/index.js';
 

@@ -12,8 +12,9 @@ export const HybridHeader = {
 export const hybridSignatureInput = (instanceId: string, machineId: string, timestamp: string, requestId: string) =>
   instanceId + machineId + timestamp + requestId;
 
-export function signHybrid(privateKeyPem: string, input: string): string {
-  return sign('md5', Buffer.from(input), privateKeyPem).toString('base64');
+/** `privateKey` may be a parsed KeyObject: parsing a PEM costs more than the signature itself. */
+export function signHybrid(privateKey: string | KeyObject, input: string): string {
+  return sign('md5', Buffer.from(input), privateKey).toString('base64');
 }
 
 /** `publicKey` may be a parsed KeyObject: parsing a PEM costs more than the verification itself. */
@@ -30,6 +31,8 @@ export function hybridHeaders(o: {
   instanceId: string;
   machineId: string;
   privateKeyPem: string;
+  /** The same key parsed once (createPrivateKey); used instead of privateKeyPem when given. */
+  privateKey?: KeyObject;
   clientIp?: string;
   now?: number;
 }): Record<string, string> {
@@ -37,7 +40,10 @@ export function hybridHeaders(o: {
   const requestId = randomUUID();
   let signature = '';
   try {
-    signature = signHybrid(o.privateKeyPem, hybridSignatureInput(o.instanceId, o.machineId, timestamp, requestId));
+    signature = signHybrid(
+      o.privateKey ?? o.privateKeyPem,
+      hybridSignatureInput(o.instanceId, o.machineId, timestamp, requestId),
+    );
   } catch {
     // Stock behaviour: an unreadable key gives an empty signature; the headers are still sent.
   }

@@ -35,31 +35,18 @@ export interface SeaBuild {
   ms: number;
 }
 
-/** Builds into `outDir` (default dist/sea), which it empties first; its main script stays there too. */
-export async function buildSea(outDir = join(ROOT, 'dist', 'sea')): Promise<SeaBuild> {
-  const started = Date.now();
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  const main = await bundleMulticall(join(outDir, 'aliyun-assist.cjs'));
-  const blob = join(outDir, 'sea-prep.blob');
-  const config = join(outDir, 'sea-config.json');
+/**
+ * Makes `binary`: a copy of this node (stripped) that runs `main` (one CommonJS file that requires
+ * built-in modules only) as its single-executable main script.
+ */
+export function injectMainScript(main: string, binary: string, o: { useCodeCache?: boolean } = {}): void {
+  const blob = `${binary}.sea-prep.blob`;
+  const config = `${binary}.sea-config.json`;
   writeFileSync(
     config,
-    `${JSON.stringify(
-      {
-        main,
-        output: blob,
-        disableExperimentalSEAWarning: true,
-        // V8's compile cache for the main script, made by this same node: a faster cold start.
-        useCodeCache: true,
-      },
-      null,
-      2,
-    )}\n`,
+    `${JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: o.useCodeCache === true }, null, 2)}\n`,
   );
   execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: ROOT, stdio: 'pipe' });
-
-  const binary = join(outDir, 'aliyun-assist');
   copyFileSync(process.execPath, binary);
   chmodSync(binary, 0o755);
   // Debian's node carries its debug info (about 12 MiB): drop it before the blob goes in. Without
@@ -82,6 +69,18 @@ export async function buildSea(outDir = join(ROOT, 'dist', 'sea')): Promise<SeaB
     throw new Error(`postject failed: ${String(err.stderr ?? '')}${String(err.stdout ?? '')}`, { cause: e });
   }
   rmSync(blob);
+  rmSync(config);
+}
+
+/** Builds into `outDir` (default dist/sea), which it empties first; its main script stays there too. */
+export async function buildSea(outDir = join(ROOT, 'dist', 'sea')): Promise<SeaBuild> {
+  const started = Date.now();
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const main = await bundleMulticall(join(outDir, 'aliyun-assist.cjs'));
+  const binary = join(outDir, 'aliyun-assist');
+  // V8's compile cache for the main script, made by this same node: a faster cold start.
+  injectMainScript(main, binary, { useCodeCache: true });
 
   const links = PROGRAM_NAMES.map((name) => {
     const link = join(outDir, name);

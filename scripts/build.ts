@@ -44,16 +44,40 @@ const absentOptionalDeps: Plugin = {
   },
 };
 
+/**
+ * What the agent's bundles add: they are resident on every server for the life of the machine,
+ * and V8 keeps a script's whole source in memory (for lazy compilation), as two bytes a character
+ * if one character is not ASCII. Minified, without comments, ASCII only: 0.4 MiB one-byte instead
+ * of 2.1 MiB two-byte. Names are kept (error and class names show in logs), and the
+ * linked source map maps stack traces back.
+ */
+const resident: BuildOptions = {
+  minify: true,
+  keepNames: true,
+  legalComments: 'none',
+  charset: 'ascii',
+};
+
 export async function bundleAgentAndServer(): Promise<string[]> {
-  const entries = { 'aliyun-service': 'bin/aliyun-service.ts', 'assist-server': 'bin/assist-server.ts' };
-  await build({
-    ...common,
-    entryPoints: entries,
-    outdir: 'dist',
-    outExtension: { '.js': '.cjs' },
-    external: ['better-sqlite3', 'pg-native', 'bufferutil', 'utf-8-validate'],
-  });
-  const outputs = Object.keys(entries).map((n) => `dist/${n}.cjs`);
+  const external = ['better-sqlite3', 'pg-native', 'bufferutil', 'utf-8-validate'];
+  await Promise.all([
+    build({
+      ...common,
+      ...resident,
+      entryPoints: { 'aliyun-service': 'bin/aliyun-service.ts' },
+      outdir: 'dist',
+      outExtension: { '.js': '.cjs' },
+      external,
+    }),
+    build({
+      ...common,
+      entryPoints: { 'assist-server': 'bin/assist-server.ts' },
+      outdir: 'dist',
+      outExtension: { '.js': '.cjs' },
+      external,
+    }),
+  ]);
+  const outputs = ['dist/aliyun-service.cjs', 'dist/assist-server.cjs'];
   for (const f of outputs) {
     chmodSync(resolve(ROOT, f), 0o755);
   }
@@ -67,6 +91,7 @@ export async function bundleMulticall(outfile = 'dist/aliyun-assist.cjs'): Promi
   const out = resolve(ROOT, outfile);
   await build({
     ...common,
+    ...resident,
     entryPoints: ['bin/multicall.ts'],
     outfile: out,
     plugins: [absentOptionalDeps],

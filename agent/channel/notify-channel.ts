@@ -1,4 +1,5 @@
 // The notify WebSocket: the server kicks the agent through it (spec/luban-protocol.md §4.1–4.3).
+import type { SecureContext } from 'node:tls';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { LubanPath, kickReply, parseKick } from '../../protocol/index.js';
@@ -102,13 +103,15 @@ export class NotifyChannel implements Service {
       let ws: WebSocket;
       try {
         // Headers are computed per connect: hybrid signatures are valid for one request only (§7.4).
-        ws = new WebSocket(this.#url, {
+        // ws hands its options to tls.connect: the client's one TLS context (its types omit the option).
+        const options: WebSocket.ClientOptions & { secureContext: SecureContext } = {
           headers: this.#o.http.headers(),
-          ca: this.#o.http.trustedCas(),
+          secureContext: this.#o.http.secureContext(),
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
           // ALIYUN_ASSIST_PROXY: the WebSocket goes through the proxy's CONNECT tunnel too.
           ...(this.#o.http.webSocketAgent() ? { agent: this.#o.http.webSocketAgent() } : {}),
-        });
+        };
+        ws = new WebSocket(this.#url, options);
       } catch (e) {
         this.#scheduleReconnect({ err: ensureError(e) }, 0);
         return settle();

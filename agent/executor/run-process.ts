@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
 import type { ProcessContainment } from './containment.js';
+import { outputRead } from './output-reclaim.js';
 
 export interface ProcessSpec {
   command: string;
@@ -278,6 +279,7 @@ export function runProcess(
     if (!settled) {
       onOutput(chunk);
     }
+    outputRead(chunk.length);
   }
 
   function onAbort(): void {

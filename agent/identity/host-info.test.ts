@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import os from 'node:os';
 import { describe, it } from 'node:test';
-import { hostInfo, osPrettyName, osVersionOf, parseOsRelease, stockOsVersion } from './index.js';
+import { cachedIntranetIp, INTRANET_IP_TTL_MS } from './host-info.js';
+import { firstIntranetIp, hostInfo, osPrettyName, osVersionOf, parseOsRelease, stockOsVersion } from './index.js';
 
 void describe('hostInfo', () => {
   void it('reports the hostname, the stock OS type and `<sysname>_<distribution>_<machine>`', () => {
@@ -87,5 +88,17 @@ void describe('hostInfo', () => {
     assert.ok(!intranetIp.startsWith('127.'), intranetIp);
     const own = Object.values(os.networkInterfaces()).flatMap((a) => (a ?? []).map((x) => x.address));
     assert.ok(own.includes(intranetIp));
+  });
+});
+
+void describe('cachedIntranetIp', () => {
+  void it('answers as firstIntranetIp, and asks the system again only once the TTL has passed', () => {
+    const t0 = 1_000_000;
+    const first = cachedIntranetIp(t0);
+    assert.equal(first, firstIntranetIp());
+    assert.equal(cachedIntranetIp(t0 + INTRANET_IP_TTL_MS - 1), first);
+    assert.equal(cachedIntranetIp(t0 + INTRANET_IP_TTL_MS), firstIntranetIp());
+    // A clock that went backwards (another test's t0) re-reads rather than trusting the cache.
+    assert.equal(cachedIntranetIp(1), firstIntranetIp());
   });
 });

@@ -27,6 +27,21 @@ export function firstIntranetIp(): string {
   return '';
 }
 
+/** How long cachedIntranetIp keeps an answer: addresses rarely change, and requests are many. */
+export const INTRANET_IP_TTL_MS = 10_000;
+let ipCache: { ip: string; at: number } | undefined;
+
+/**
+ * firstIntranetIp, kept for INTRANET_IP_TTL_MS: os.networkInterfaces() asks the kernel for every
+ * address and builds objects for each, and every signed request (X-Client-IP) wants the answer.
+ */
+export function cachedIntranetIp(now = performance.now()): string {
+  if (ipCache === undefined || now - ipCache.at >= INTRANET_IP_TTL_MS || now < ipCache.at) {
+    ipCache = { ip: firstIntranetIp(), at: now };
+  }
+  return ipCache.ip;
+}
+
 export function osTypeOf(platform: NodeJS.Platform): string {
   return platform === 'win32' ? 'windows' : platform;
 }

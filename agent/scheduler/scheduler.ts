@@ -10,8 +10,9 @@ import {
   type Schedule,
   type WallClock,
   type WireScheduleKind,
+  type Zone,
 } from '../../protocol/index.js';
-import type { Logger, Service } from '../shared/index.js';
+import { localZone, type LocalZone, type Logger, type Service } from '../shared/index.js';
 import type { ClockPort } from './clock.js';
 
 /** What a finished run reported. */
@@ -44,8 +45,11 @@ export interface SchedulerOptions {
   pool: RunPool;
   log: Logger;
   clock: ClockPort;
-  /** The zone a cron expression without one is read in; default: the system's IANA zone. */
-  systemTimeZone?: string;
+  /**
+   * The zone a cron expression without one is read in: a name (its offsets from Intl), or a zone.
+   * Default: the host's zone (localZone), whose offsets come from Date rather than Intl.
+   */
+  systemTimeZone?: string | LocalZone;
 }
 
 interface Scheduled {
@@ -60,12 +64,20 @@ interface Scheduled {
   ended: boolean;
 }
 
+/** The name of the host's zone (agent/shared/local-zone.ts). */
 export function systemTimeZoneName(): string {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
+  return localZone().name;
+}
+
+/**
+ * The zone a local cron runs in: the host's zone as Date sees it when $TZ or /etc/localtime named
+ * it; otherwise (and for a name given by a test) the name, which parseWireSchedule reads with Intl.
+ */
+function scheduleZone(z: string | LocalZone): string | Zone {
+  if (typeof z === 'string') {
+    return z;
   }
+  return z.source === 'intl' ? z.name : z;
 }
 
 export class Scheduler implements Service {
@@ -73,7 +85,7 @@ export class Scheduler implements Service {
   readonly #o: SchedulerOptions;
   readonly #log: Logger;
   readonly #clock: ClockPort;
-  readonly #systemTimeZone: string;
+  readonly #systemTimeZone: string | Zone;
   readonly #tasks = new Map<string, Scheduled>();
   #stopped = false;
 
@@ -81,7 +93,7 @@ export class Scheduler implements Service {
     this.#o = o;
     this.#log = o.log;
     this.#clock = o.clock;
-    this.#systemTimeZone = o.systemTimeZone ?? systemTimeZoneName();
+    this.#systemTimeZone = scheduleZone(o.systemTimeZone ?? localZone());
   }
 
   /** Task ids with a live schedule. */
@@ -254,6 +266,14 @@ export class Scheduler implements Service {
     });
   }
 
+  /** The local zone's offset from Date; a zone the expression names, from Intl. */
+  #offsetSecondsAt(timeZone: string, atMs: number): number {
+    const local = this.#systemTimeZone;
+    return typeof local !== 'string' && local.name === timeZone
+      ? Math.round(local.offsetMs(atMs) / 1000)
+      : offsetSecondsAt(timeZone, atMs);
+  }
+
   /** §5.6: Rate → currentTime; Period → also offset and zone of the expression (or the system's). */
   #wallClock(s: Scheduled): WallClock | undefined {
     const currentTime = this.#clock.now();
@@ -263,7 +283,7 @@ export class Scheduler implements Service {
       case 'Period':
         return {
           currentTime,
-          offset: offsetSecondsAt(s.schedule.timeZone, currentTime),
+          offset: this.#offsetSecondsAt(s.schedule.timeZone, currentTime),
           timeZone: s.schedule.timeZone,
         };
       case 'At':

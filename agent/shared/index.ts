@@ -9,4 +9,5 @@ export * from './paths.js';
 export * from './version.js';
 export * from './instance-lock.js';
 export * from './liveness.js';
+export * from './local-zone.js';
 export * from './proxy.js';

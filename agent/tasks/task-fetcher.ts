@@ -7,7 +7,7 @@ import {
   type FetchReason,
   type TaskListResponse,
 } from '../../protocol/index.js';
-import { ensureError, sleep, type HttpClient, type Logger } from '../shared/index.js';
+import { ensureError, localZone, sleep, type HttpClient, type LocalZone, type Logger } from '../shared/index.js';
 
 export const FETCH_TIMEOUT_MS = 8_000;
 /** Transport errors: the first try plus 3 retries. */
@@ -29,15 +29,15 @@ export interface TaskFetcherOptions {
   signal: AbortSignal;
 }
 
-/** The local clock as the fetch query reports it: ms epoch, UTC offset in seconds (east positive), IANA zone. */
-export function clockQuery(now = new Date()): { currentTime: number; offset: number; timeZone: string } {
-  let timeZone: string | undefined;
-  try {
-    timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  } catch {
-    timeZone = undefined;
-  }
-  return { currentTime: now.getTime(), offset: -now.getTimezoneOffset() * 60, timeZone: timeZone || 'UTC' };
+/**
+ * The local clock as the fetch query reports it: ms epoch, UTC offset in seconds (east positive),
+ * IANA zone (read once, without Intl: agent/shared/local-zone.ts).
+ */
+export function clockQuery(
+  now = new Date(),
+  zone: Pick<LocalZone, 'name'> = localZone(),
+): { currentTime: number; offset: number; timeZone: string } {
+  return { currentTime: now.getTime(), offset: -now.getTimezoneOffset() * 60, timeZone: zone.name || 'UTC' };
 }
 
 export function taskListUrl(host: string, req: FetchRequest): string {

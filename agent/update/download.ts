@@ -49,7 +49,9 @@ export async function downloadPackage(o: {
         {
           signal,
           // Same trust as the agent API (system roots + ALIYUN_ASSIST_CERT_PATH), through the proxy if set.
-          ...(isHttps ? { ca: o.http.trustedCas(), agent: o.http.webSocketAgent() ?? false } : { agent: false }),
+          ...(isHttps
+            ? { secureContext: o.http.secureContext(), agent: o.http.webSocketAgent() ?? false }
+            : { agent: false }),
         },
         (res) => {
           if (res.statusCode !== 200) {

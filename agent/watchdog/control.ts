@@ -179,7 +179,9 @@ export function formatStatus(p: WatchdogProbe, nowMs = Date.now()): string {
     }
     if (s.lastSample) {
       const cpu = s.lastSample.cpuPercent === null ? '-' : `${s.lastSample.cpuPercent} %`;
-      lines.push(`agent usage: cpu ${cpu}, rss ${(s.lastSample.rssBytes / 1024 / 1024).toFixed(1)} MiB`);
+      const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+      const pss = typeof s.lastSample.pssBytes === 'number' ? `, pss ${mib(s.lastSample.pssBytes)}` : '';
+      lines.push(`agent usage: cpu ${cpu}, rss ${mib(s.lastSample.rssBytes)}${pss}`);
     }
   }
   if (s) {

@@ -35,6 +35,7 @@ export {
 export { readStatusFile, type WatchdogState, type WatchdogStatus } from './status-file.js';
 export { runWatchdog, type WatchdogEvent, type WatchdogOptions, type WatchdogSummary } from './supervisor.js';
 export {
+  DEFAULT_PSS_BUDGET_MIB,
   DEFAULT_RSS_BUDGET_MIB,
   DEFAULT_STATE_DIR,
   loadWatchdogConfig,

@@ -44,6 +44,25 @@ describe('AgentMonitor', () => {
     assert.equal(v.restart?.reason, 'memory');
     assert.match(v.restart.detail, /rss 150\.0 MiB >= 100\.0 MiB for 3 samples/);
   });
+  it('with a PSS budget, counts PSS (not RSS, which counts the shared executable in full)', () => {
+    const m = new AgentMonitor({ ...budget, pssBytes: 64 * MiB, rssBytes: 0 });
+    const shared = { ...ok, rssBytes: 500 * MiB, pssBytes: 40 * MiB };
+    for (let i = 0; i < 5; i++) {
+      assert.equal(m.observe(shared).restart, undefined);
+    }
+    const over = { ...ok, rssBytes: 90 * MiB, pssBytes: 64 * MiB };
+    m.observe(over);
+    m.observe(over);
+    const v = m.observe(over);
+    assert.equal(v.restart?.reason, 'memory');
+    assert.match(v.restart.detail, /^pss 64\.0 MiB >= 64\.0 MiB for 3 samples/);
+    // Without a PSS figure (a kernel before 4.14) the PSS budget applies to RSS.
+    const old = new AgentMonitor({ ...budget, pssBytes: 64 * MiB, rssBytes: 0 });
+    for (let i = 0; i < 2; i++) {
+      old.observe({ ...ok, rssBytes: 70 * MiB });
+    }
+    assert.match(old.observe({ ...ok, rssBytes: 70 * MiB }).restart?.detail ?? '', /^rss 70\.0 MiB >= 64\.0 MiB/);
+  });
   it('a sample under budget resets the count', () => {
     const m = new AgentMonitor(budget);
     const over = { ...ok, rssBytes: 120 * MiB };

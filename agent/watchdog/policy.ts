@@ -43,7 +43,13 @@ export class CrashBackoff {
 export interface Budget {
   /** Per-process CPU percent (100 = one core); a sample at or above it is over budget. */
   cpuPercent: number;
-  /** Resident memory; a sample at or above it is over budget. */
+  /**
+   * Proportional memory (PSS: what the agent owns, plus its share of pages it shares with the
+   * watchdog and others); a sample at or above it is over budget. 0 = no PSS budget. Where the
+   * kernel has no PSS figure, it applies to RSS instead.
+   */
+  pssBytes?: number;
+  /** Resident memory (RSS, shared pages counted in full); a sample at or above it is over budget. 0 = none. */
   rssBytes: number;
   /** Consecutive over-budget (or stopped) samples that trigger a restart. */
   strikes: number;
@@ -61,6 +67,8 @@ export interface Observation {
   /** CPU percent since the previous sample; undefined for the first sample of a process. */
   cpuPercent: number | undefined;
   rssBytes: number;
+  /** PSS; undefined where the kernel does not give it. */
+  pssBytes?: number | undefined;
   /** The /proc state letter. */
   state: string;
   /** The agent has child processes (runs a script): its CPU then follows the script's output. */
@@ -75,6 +83,20 @@ export interface Verdict {
 }
 
 const MiB = 1024 * 1024;
+
+/** Which memory budget a sample is over, as text (`pss 130.2 MiB >= 128.0 MiB`); undefined when none. */
+function overMemory(o: Observation, b: Budget): string | undefined {
+  const over = (what: string, value: number, limit: number) =>
+    limit > 0 && value >= limit
+      ? `${what} ${(value / MiB).toFixed(1)} MiB >= ${(limit / MiB).toFixed(1)} MiB`
+      : undefined;
+  const pssLimit = b.pssBytes ?? 0;
+  return (
+    (o.pssBytes !== undefined ? over('pss', o.pssBytes, pssLimit) : over('rss', o.rssBytes, pssLimit)) ??
+    over('rss', o.rssBytes, b.rssBytes)
+  );
+}
+
 const STOPPED_STATES = new Set(['T', 't']);
 
 /**
@@ -96,7 +118,7 @@ export class AgentMonitor {
     const b = this.#budget;
     this.#stopped = STOPPED_STATES.has(o.state) ? this.#stopped + 1 : 0;
     const counting = o.upMs >= b.warmupMs;
-    this.#memory = counting && o.rssBytes >= b.rssBytes ? this.#memory + 1 : 0;
+    this.#memory = counting && overMemory(o, b) !== undefined ? this.#memory + 1 : 0;
     if (!counting) {
       this.#cpu = 0;
     } else if (o.cpuPercent !== undefined && !o.busy) {
@@ -123,7 +145,7 @@ export class AgentMonitor {
         strikes,
         restart: {
           reason: 'memory',
-          detail: `rss ${(o.rssBytes / MiB).toFixed(1)} MiB >= ${(b.rssBytes / MiB).toFixed(1)} MiB for ${this.#memory} samples`,
+          detail: `${overMemory(o, b) ?? 'memory'} for ${this.#memory} samples`,
         },
       };
     }

@@ -7,6 +7,7 @@ import {
   parseChildren,
   parseProcStat,
   parseProcStatus,
+  parseSmapsRollupPss,
   readChildren,
   readProcSnapshot,
   type ProcStat,
@@ -78,10 +79,22 @@ describe('parseChildren', () => {
   });
 });
 
+describe('parseSmapsRollupPss', () => {
+  it('reads Pss, not Pss_Anon or Pss_File; none when absent', () => {
+    const text =
+      '00400000-ffffffffff601000 ---p 00000000 00:00 0  [rollup]\nRss:  48040 kB\nPss:  44008 kB\nPss_Dirty:  6168 kB\nPss_Anon:  6168 kB\nPss_File:  37840 kB\n';
+    assert.equal(parseSmapsRollupPss(text), 44008 * 1024);
+    assert.equal(parseSmapsRollupPss(''), undefined);
+  });
+});
+
 describe('readers against this process', () => {
   it('snapshot of a live process, its children, and a process that is gone', async () => {
     const snap = readProcSnapshot(process.pid, 1);
     assert.ok(snap && snap.stat.pid === process.pid && snap.status.rssBytes > 10 * 1024 * 1024);
+    // PSS counts shared pages in part: between this process's private memory and its RSS.
+    assert.ok(snap.status.pssBytes !== undefined && snap.status.pssBytes > 1024 * 1024);
+    assert.ok(snap.status.pssBytes <= snap.status.rssBytes);
     assert.ok(isSameLiveProcess(process.pid, snap.stat.startTimeTicks));
     assert.equal(isSameLiveProcess(process.pid, snap.stat.startTimeTicks + 1), false);
     const child = spawn('sleep', ['5'], { stdio: 'ignore' });

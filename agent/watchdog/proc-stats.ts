@@ -56,6 +56,18 @@ export interface ProcStatus {
   rssBytes: number;
   /** Peak resident set size in bytes (VmHWM). */
   peakRssBytes: number;
+  /**
+   * Proportional set size in bytes (smaps_rollup Pss): pages the process shares with others (the
+   * executable it shares with the watchdog, libraries) count divided among the sharers.
+   * Undefined where the kernel has no /proc/<pid>/smaps_rollup (before 4.14).
+   */
+  pssBytes?: number;
+}
+
+/** The Pss line of /proc/<pid>/smaps_rollup, in bytes; undefined when absent (a zombie has none). */
+export function parseSmapsRollupPss(text: string): number | undefined {
+  const m = /^Pss:\s*(\d+)\s*kB/m.exec(text);
+  return m ? Number(m[1]) * 1024 : undefined;
 }
 
 /** Parses /proc/<pid>/status. A zombie has no Vm* lines: its memory counts as 0. */
@@ -108,10 +120,27 @@ export function readProcSnapshot(pid: number, atMs: number, procRoot = '/proc'):
     const dir = join(procRoot, String(pid));
     const stat = parseProcStat(readFileSync(join(dir, 'stat'), 'utf8'));
     const status = parseProcStatus(readFileSync(join(dir, 'status'), 'utf8'));
-    return { atMs, stat, status, hasChildren: readChildren(pid, procRoot).length > 0 };
+    const pss = readPss(dir);
+    return {
+      atMs,
+      stat,
+      status: pss === undefined ? status : { ...status, pssBytes: pss },
+      hasChildren: readChildren(pid, procRoot).length > 0,
+    };
   } catch (e) {
     if (isGone(e)) {
       return undefined;
+    }
+    throw e;
+  }
+}
+
+function readPss(dir: string): number | undefined {
+  try {
+    return parseSmapsRollupPss(readFileSync(join(dir, 'smaps_rollup'), 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined; // an old kernel; the process itself is there (its status was just read)
     }
     throw e;
   }

@@ -27,11 +27,21 @@ export interface WatchdogStatus {
     cpuPercent: number | null;
     rssBytes: number;
     peakRssBytes: number;
+    /** Absent in files written before PSS was sampled; null where the kernel does not give it. */
+    pssBytes?: number | null;
     state: string;
     busy: boolean;
     strikes: { cpu: number; memory: number; stopped: number };
   } | null;
-  budget: { cpuPercent: number; rssBytes: number; strikes: number; sampleIntervalMs: number; warmupMs: number };
+  budget: {
+    cpuPercent: number;
+    /** 0 or absent: no PSS budget. */
+    pssBytes?: number;
+    rssBytes: number;
+    strikes: number;
+    sampleIntervalMs: number;
+    warmupMs: number;
+  };
   updatedAt: string;
 }
 

@@ -72,6 +72,7 @@ export type WatchdogEvent =
       pid: number;
       cpuPercent: number | undefined;
       rssBytes: number;
+      pssBytes?: number | undefined;
       state: string;
       busy: boolean;
       strikes: Verdict['strikes'];
@@ -118,6 +119,7 @@ class Supervisor {
       lastSample: null,
       budget: {
         cpuPercent: o.budget.cpuPercent,
+        pssBytes: o.budget.pssBytes ?? 0,
         rssBytes: o.budget.rssBytes,
         strikes: o.budget.strikes,
         sampleIntervalMs: o.sampleIntervalMs,
@@ -240,6 +242,7 @@ class Supervisor {
           upMs: snap.atMs - startedAt,
           cpuPercent: cpu,
           rssBytes: snap.status.rssBytes,
+          pssBytes: snap.status.pssBytes,
           state: snap.stat.state,
           busy: snap.hasChildren,
           livenessAgeMs: live && live.pid === pid ? Math.max(0, Date.now() - live.touchedAtMs) : undefined,
@@ -337,6 +340,7 @@ class Supervisor {
       cpuPercent: cpu === undefined ? null : round1(cpu),
       rssBytes: snap.status.rssBytes,
       peakRssBytes: snap.status.peakRssBytes,
+      pssBytes: snap.status.pssBytes ?? null,
       state: snap.stat.state,
       busy: snap.hasChildren,
       strikes,
@@ -346,6 +350,7 @@ class Supervisor {
       agentPid: pid,
       cpuPercent: cpu === undefined ? undefined : round1(cpu),
       rssBytes: snap.status.rssBytes,
+      pssBytes: snap.status.pssBytes,
       state: snap.stat.state,
       busy: snap.hasChildren,
       strikes,
@@ -370,6 +375,7 @@ class Supervisor {
       pid,
       cpuPercent: cpu,
       rssBytes: snap.status.rssBytes,
+      pssBytes: snap.status.pssBytes,
       state: snap.stat.state,
       busy: snap.hasChildren,
       strikes,

@@ -4,7 +4,7 @@ import { isAgentError } from '../shared/index.js';
 import { loadWatchdogConfig, loadWatchdogFiles, resolveAgentCommand } from './watchdog-config.js';
 
 describe('loadWatchdogConfig', () => {
-  it('defaults: stock paths, stock CPU budget and cadence, our RSS budget, 1 s → 60 s backoff', () => {
+  it('defaults: stock paths, stock CPU budget and cadence, our PSS budget (no RSS one), 1 s → 60 s backoff', () => {
     const c = loadWatchdogConfig({}, {});
     assert.equal(c.stateDir, '/usr/local/share/assist-daemon');
     assert.equal(c.pidFile, '/usr/local/share/assist-daemon/assist_daemon.pid');
@@ -12,7 +12,8 @@ describe('loadWatchdogConfig', () => {
     assert.deepEqual(c.agent, { kind: 'install-dir', installDir: '/usr/local/share/aliyun-assist', args: [] });
     assert.deepEqual(c.budget, {
       cpuPercent: 20,
-      rssBytes: 192 * 1024 * 1024,
+      pssBytes: 128 * 1024 * 1024,
+      rssBytes: 0,
       strikes: 3,
       warmupMs: 60_000,
       livenessStaleMs: 60_000,
@@ -28,6 +29,9 @@ describe('loadWatchdogConfig', () => {
       { ASSIST_DAEMON_RSS_MIB: '300', ASSIST_DAEMON_SAMPLE_MS: '250', ASSIST_DAEMON_STATE_DIR: '/var/lib/wd' },
     );
     assert.equal(c.budget.rssBytes, 64 * 1024 * 1024);
+    const p = loadWatchdogConfig({ pssMib: '96' }, { ASSIST_DAEMON_PSS_MIB: '300', ASSIST_DAEMON_RSS_MIB: '0' });
+    assert.deepEqual([p.budget.pssBytes, p.budget.rssBytes], [96 * 1024 * 1024, 0]);
+    assert.equal(loadWatchdogConfig({}, { ASSIST_DAEMON_PSS_MIB: '0' }).budget.pssBytes, 0, '0 turns it off');
     assert.equal(c.sampleIntervalMs, 250);
     assert.equal(c.livenessFile, '/var/lib/wd/agent.alive');
     assert.deepEqual(c.agent, { kind: 'path', command: '/opt/a/aliyun-service', args: ['-x'] });

@@ -9,12 +9,15 @@ export const DEFAULT_STATE_DIR = '/usr/local/share/assist-daemon';
 const MiB = 1024 * 1024;
 
 /**
- * Default RSS budget. The stock watchdog allows 50 MB, but a bare Node 20 process takes 39 MiB and
- * our agent idles at 60–72 MiB (docs/benchmarks.md): 50 MB would restart a healthy agent every
- * 15 s. Under bursts of concurrent commands with large outputs it peaked at 115 MiB and stayed
- * there (bench/watchdog.ts); 192 MiB leaves room above that: a restart interrupts running tasks.
+ * Default memory budget, on the agent's PSS (docs/operations.md). The stock watchdog allows 50 MB
+ * of RSS, but most of an agent's RSS is clean pages of the executable it shares with the watchdog
+ * (a bare single executable of Node 20 is about 48 MiB RSS); its PSS idles near 30 MiB, and even
+ * its RSS peaks at 61–63 MiB during a 50 MB output (bench/footprint.ts). 128 MiB leaves room for
+ * bursts of concurrent commands: a restart interrupts running tasks.
  */
-export const DEFAULT_RSS_BUDGET_MIB = 192;
+export const DEFAULT_PSS_BUDGET_MIB = 128;
+/** No RSS budget by default: RSS counts the shared executable in full. */
+export const DEFAULT_RSS_BUDGET_MIB = 0;
 
 export interface WatchdogFlags {
   stateDir?: string;
@@ -22,6 +25,7 @@ export interface WatchdogFlags {
   agent?: string;
   agentArgs?: readonly string[];
   cpuPercent?: string;
+  pssMib?: string;
   rssMib?: string;
   sampleMs?: string;
   strikes?: string;
@@ -63,7 +67,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Numeric settings: flag key, environment variable, default, smallest allowed value. */
 const NUMBERS = {
   cpuPercent: { env: 'ASSIST_DAEMON_CPU_PERCENT', def: 20, min: 1 },
-  rssMib: { env: 'ASSIST_DAEMON_RSS_MIB', def: DEFAULT_RSS_BUDGET_MIB, min: 1 },
+  pssMib: { env: 'ASSIST_DAEMON_PSS_MIB', def: DEFAULT_PSS_BUDGET_MIB, min: 0 },
+  rssMib: { env: 'ASSIST_DAEMON_RSS_MIB', def: DEFAULT_RSS_BUDGET_MIB, min: 0 },
   sampleMs: { env: 'ASSIST_DAEMON_SAMPLE_MS', def: 5_000, min: 50 },
   strikes: { env: 'ASSIST_DAEMON_STRIKES', def: 3, min: 1 },
   warmupMs: { env: 'ASSIST_DAEMON_WARMUP_MS', def: 60_000, min: 0 },
@@ -95,7 +100,11 @@ export function loadWatchdogConfig(flags: WatchdogFlags, env: Env): WatchdogConf
       continue;
     }
     const v = Number(raw);
-    if (!Number.isFinite(v) || v < spec.min || (key !== 'cpuPercent' && key !== 'rssMib' && !Number.isInteger(v))) {
+    if (
+      !Number.isFinite(v) ||
+      v < spec.min ||
+      (key !== 'cpuPercent' && key !== 'rssMib' && key !== 'pssMib' && !Number.isInteger(v))
+    ) {
       issues.push(`${spec.env} (--${kebab(key)}) must be a number >= ${spec.min}, got ${raw}`);
     }
     n[key] = v;
@@ -135,6 +144,7 @@ export function loadWatchdogConfig(flags: WatchdogFlags, env: Env): WatchdogConf
     agent,
     budget: {
       cpuPercent: n.cpuPercent,
+      pssBytes: Math.round(n.pssMib * MiB),
       rssBytes: Math.round(n.rssMib * MiB),
       strikes: n.strikes,
       warmupMs: n.warmupMs,

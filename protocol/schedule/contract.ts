@@ -2,6 +2,14 @@
 // and the control plane's Frequency validation can be built against it at the same time.
 // Everything here is pure: no timers, no I/O; "now" is always passed in.
 
+/** A time zone as schedules use it: a name and its offset at any instant. */
+export interface Zone {
+  /** The name as written (`Asia/Shanghai`, `GMT+8:00`, `UTC`). */
+  readonly name: string;
+  /** Offset from UTC at that instant, in ms (east positive). */
+  offsetMs(utcMs: number): number;
+}
+
 /** Codes the agent reports in `/task/invalid?param=cron&value=<code>` (luban-protocol §5.4). */
 export type WireScheduleErrorCode =
   | 'InvalidCronExpression'
@@ -54,7 +62,8 @@ export interface ScheduleModule {
     cron: string,
     creationTimeMs: number,
     nowMs: number,
-    systemTimeZone: string,
+    /** The zone of a cron expression that names none: a name, or the agent's own zone object. */
+    systemTimeZone: string | Zone,
   ): { ok: true; schedule: Schedule } | { ok: false; code: WireScheduleErrorCode; message: string };
   /** Control-plane side: validate an operator `Frequency` with the product limits. */
   parseFrequency(

@@ -11,6 +11,7 @@ export type {
   ScheduleModule,
   WireScheduleErrorCode,
   WireScheduleKind,
+  Zone,
 } from './contract.js';
 export { FrequencyCode, MAX_RATE_S, MIN_CRON_SPACING_S, MIN_RATE_S, parseFrequency } from './frequency.js';
 export { formatWireAt } from './rate-at.js';

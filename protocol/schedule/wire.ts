@@ -13,7 +13,7 @@ export const parseWireSchedule: ScheduleModule['parseWireSchedule'] = (
   cron: string,
   creationTimeMs: number,
   nowMs: number,
-  systemTimeZone: string,
+  systemTimeZone: string | Zone,
 ) => {
   switch (kind) {
     case 'Period': {
@@ -21,7 +21,10 @@ export const parseWireSchedule: ScheduleModule['parseWireSchedule'] = (
       if (!parsed.ok) {
         return { ok: false, code: parsed.problem.code, message: parsed.problem.message };
       }
-      const schedule = cronSchedule(parsed.spec, parsed.spec.zone ?? systemZone(systemTimeZone));
+      const schedule = cronSchedule(
+        parsed.spec,
+        parsed.spec.zone ?? (typeof systemTimeZone === 'string' ? systemZone(systemTimeZone) : systemTimeZone),
+      );
       if (schedule.next(nowMs) === null) {
         return { ok: false, code: 'CronExpressionExpired', message: `cron ${cron} has no future fire time` };
       }

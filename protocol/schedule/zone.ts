@@ -1,14 +1,9 @@
 // Time zones of schedule expressions: IANA names (through Intl, so DST is right) and fixed
 // `GMT±H:MM` offsets. Local wall-clock times are handled as "naive" epoch ms: the wall clock
 // read as if it were UTC (Date.UTC of its fields), so calendar arithmetic is plain Date.UTC.
-import type { WireScheduleErrorCode } from './contract.js';
+import type { WireScheduleErrorCode, Zone } from './contract.js';
 
-export interface Zone {
-  /** The name as written (`Asia/Shanghai`, `GMT+8:00`, `UTC`). */
-  readonly name: string;
-  /** Offset from UTC at that instant, in ms (east positive). */
-  offsetMs(utcMs: number): number;
-}
+export type { Zone } from './contract.js';
 
 export type ZoneResult = { ok: true; zone: Zone } | { ok: false; code: WireScheduleErrorCode; message: string };
 
