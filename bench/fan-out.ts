@@ -1,15 +1,32 @@
 // Benchmark: the control plane with a fleet of N simulated stock agents (bench/fleet/), for each N:
 // time to connect every notify socket, idle RSS and CPU (per heartbeat), and RunCommand fan-outs
 // to all N (→ Finished, outcomes, API latency while polling, server CPU per task, simulator CPU).
-// Prints figures and ratios, never pass/fail.
+// Prints figures and ratios, never pass/fail. Per size it also prints where the CPU went: each
+// node, PostgreSQL's processes, nginx, the simulator, this process and other work on the machine.
 //
 // Usage: npx tsx scripts/build.ts && npx tsx bench/fan-out.ts [options] N…
+//   npx tsx bench/fan-out.ts 1000                                 one node on SQLite
+//   npx tsx bench/fan-out.ts --store postgres 1000                one node on PostgreSQL
+//   npx tsx bench/fan-out.ts --store postgres --nodes 2 1000      two nodes on it behind nginx
 // Options whose value starts with "--" take it after "=": --server-args="--delivery-timeout 600".
-//   --server-args="…"        extra flags for `assist-server start` (e.g. a database URL)
-//   --server-bin FILE        the control plane bundle (default dist/assist-server.cjs)
+//   --store sqlite|postgres  the control plane's store (default sqlite). postgres: a throwaway
+//                            cluster (test/harness/postgres.ts: initdb in a temp dir, durability off)
+//                            with one fresh database, stopped and removed when the benchmark exits
+//                            (Ctrl-C too); the fleet is registered again on every invocation
+//   --nodes K                control-plane nodes (default 1; K > 1 needs --store postgres): all share
+//                            the data dir (node A starts first and makes the CA and master key) and
+//                            sit behind nginx (deploy/nginx-stream.conf, least_conn); the agents dial
+//                            nginx, the operator API and the registration go to node A directly
+//   --server-args="…"        extra flags for every node's `assist-server start` (not --database:
+//                            use --store)
+//   --server-bin FILE        the control plane bundle (default dist/assist-server.cjs); to pin a build
+//                            while others rebuild dist/, copy the bundle and dist/console/ to a dir
+//                            that has a node_modules symlink to the repo's
 //   --server-node-flags="…"  flags for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 //   --keep-data DIR          data dir to use and keep (registered fleet, keys, server store);
-//                            a rerun against it skips registration (default: a temp dir, removed)
+//                            a rerun against it skips registration (default: a temp dir, removed);
+//                            with --store postgres only the key pool and the server's CA and master
+//                            key are reused: the database is new, so the fleet is registered again
 //   --workers K              simulator processes (default 2–4 by CPU count)
 //   --runs R                 fan-outs per size (default 3; the median is reported)
 //   --idle-s S               idle window (default: the heartbeat interval + 5 s)
@@ -27,10 +44,11 @@ import { parseArgs } from 'node:util';
 import type { AccessKey } from './fleet/api-client.js';
 import { loadOrCreateKeyPool } from './fleet/key-pool.js';
 import { machine } from './fleet/metrics.js';
-import { summarise, table, type SizeResult } from './fleet/report.js';
+import { partyTable, summarise, table, type SizeResult } from './fleet/report.js';
 import { createAccessKey } from './fleet/server-process.js';
 import { measureSize, type BenchOptions, type Running } from './fleet/size-run.js';
 import { probeFileLimit } from './fleet/spawn-limited.js';
+import { postgresStore, sqliteStore, type BenchStore } from './fleet/store-setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const KEY_POOL = 64;
@@ -42,6 +60,8 @@ const { values: a, positionals } = parseArgs({
     'server-bin': { type: 'string', default: join(ROOT, 'dist', 'assist-server.cjs') },
     'server-node-flags': { type: 'string', default: '' },
     'keep-data': { type: 'string' },
+    store: { type: 'string', default: 'sqlite' },
+    nodes: { type: 'string', default: '1' },
     workers: { type: 'string', default: String(Math.max(2, Math.min(4, cpus().length))) },
     runs: { type: 'string', default: '3' },
     'idle-s': { type: 'string', default: '0' },
@@ -66,10 +86,15 @@ const sizes = (positionals.length > 0 ? positionals : ['1000']).map(Number).sort
 if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
   throw new Error(`sizes must be positive whole numbers: ${positionals.join(' ')}`);
 }
+const storeKind = a.store;
+if (storeKind !== 'sqlite' && storeKind !== 'postgres') {
+  throw new Error(`--store must be sqlite or postgres, not ${storeKind}`);
+}
 const opts: BenchOptions = {
   serverBin: resolve(a['server-bin']!),
   serverArgs: a['server-args']!.split(/\s+/).filter(Boolean),
   serverNodeFlags: a['server-node-flags']!.split(/\s+/).filter(Boolean),
+  nodes: num('nodes', 1),
   workers: num('workers', 1),
   runs: num('runs', 1),
   idleS: num('idle-s', 0),
@@ -81,6 +106,9 @@ const opts: BenchOptions = {
   perCall: num('per-call', 0),
   registerConcurrency: 32,
 };
+if (opts.nodes > 1 && storeKind !== 'postgres') {
+  throw new Error('--nodes above 1 needs --store postgres (nodes share their store)');
+}
 if (!existsSync(opts.serverBin)) {
   throw new Error(`${opts.serverBin} is missing: build it first (npx tsx scripts/build.ts)`);
 }
@@ -90,10 +118,12 @@ const keep = a['keep-data'] !== undefined;
 const dataDir = keep ? resolve(a['keep-data']!) : mkdtempSync(join(tmpdir(), 'oca-fan-out-'));
 mkdirSync(join(dataDir, 'fleet'), { recursive: true });
 const running: Running = {};
+let store: BenchStore | undefined;
 
+/** Synchronous, for signals too; the PostgreSQL cluster is stopped by the harness's exit handler. */
 function cleanUp(): void {
   running.fleet?.kill();
-  running.server?.kill();
+  running.deployment?.kill();
   if (!keep) {
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -109,16 +139,35 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   const limit = probeFileLimit(num('nofile', 1024));
   log(`data dir ${dataDir}; ${limit.note}; ${opts.workers} simulator workers`);
-  const keyFile = join(dataDir, 'fleet', 'access-key.json');
+  store = storeKind === 'postgres' ? await postgresStore(log) : sqliteStore();
+  const setup = `${opts.nodes} node${opts.nodes > 1 ? 's behind nginx' : ''} on ${store.kind}`;
+  // The fleet and the AccessKey live in the store: a new PostgreSQL database knows neither.
+  const fleetDir = join(dataDir, store.fleetDirName);
+  if (store.kind === 'postgres') {
+    rmSync(fleetDir, { recursive: true, force: true });
+  }
+  mkdirSync(fleetDir, { recursive: true });
+  const serverDataDir = join(dataDir, store.kind === 'postgres' ? 'server-postgres' : 'server');
+  const keyFile = join(fleetDir, 'access-key.json');
   const key: AccessKey = existsSync(keyFile)
     ? (JSON.parse(readFileSync(keyFile, 'utf8')) as AccessKey)
-    : await createAccessKey(opts.serverBin, join(dataDir, 'server'));
+    : await createAccessKey(opts.serverBin, serverDataDir, store.serverArgs);
   writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
   const keys = await loadOrCreateKeyPool(join(dataDir, 'fleet'), KEY_POOL);
 
   const results: SizeResult[] = [];
   for (const n of sizes) {
-    const r = await measureSize(n, opts, { dataDir, key, keys, limit, running, log });
+    const r = await measureSize(n, opts, {
+      serverDataDir,
+      fleetDir,
+      logDir: dataDir,
+      store,
+      key,
+      keys,
+      limit,
+      running,
+      log,
+    });
     results.push(r);
     const s = summarise(r);
     console.log(
@@ -127,8 +176,13 @@ try {
         machine: machine(),
         fileLimit: limit.value ?? null,
         workers: opts.workers,
+        store: store.kind,
         serverArgs: opts.serverArgs,
         ...s,
+        held: r.held,
+        heldAfterFanOuts: r.heldAfterFanOuts,
+        idleCpuS: r.idle.cpu,
+        connectCpuS: r.connectCpu,
         runs: r.fanOuts.map((f) => ({
           finishedMs: f.finishedMs,
           lastReportMs: f.lastReportMs,
@@ -136,16 +190,23 @@ try {
           calls: f.calls,
           serverCpuS: f.serverCpuS,
           simCpuS: f.simCpuS,
+          cpuS: f.cpu,
           byStatus: f.byStatus,
         })),
       }),
     );
   }
-  console.log(`\nmachine: ${machine()}; ${limit.note}; ${opts.workers} simulator workers`);
+  console.log(`\nmachine: ${machine()}; ${limit.note}; ${opts.workers} simulator workers; ${setup}`);
   console.log(table(results.map(summarise), opts.runs));
+  for (const r of results) {
+    console.log(`\nwhere the CPU went, N = ${r.n} (${setup}):`);
+    console.log(partyTable(summarise(r), opts.runs));
+  }
+  await store.close();
   cleanUp();
 } catch (e) {
   log(`failed: ${String((e as Error)?.stack ?? e)}`);
   cleanUp();
+  await store?.close().catch(() => {});
   process.exitCode = 1;
 }

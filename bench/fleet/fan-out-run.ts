@@ -1,12 +1,14 @@
 // One fan-out: RunCommand (`echo …`, RunShellScript) naming every instance, DescribeInvocations
 // polled until the invocation is final, then every execution read back with
 // DescribeInvocationResults (MaxResults/NextToken) to count outcomes and check each output.
-// Server and simulator CPU are read around the fan-out itself (the read-back is not in it).
+// The CPU of every party (nodes, PostgreSQL, nginx, simulator, the machine) is read around the
+// fan-out itself (the read-back is not in it).
 import { randomBytes } from 'node:crypto';
 import { ApiCallError, type ApiClient } from './api-client.js';
+import { cpuDelta, sumOf, type CpuProbe, type CpuSample } from './cpu-probe.js';
 import type { Fleet } from './fleet.js';
 import { addTaskStats, emptyTaskStats, type TaskStats } from './ipc.js';
-import { cpuSeconds, sleep, sumCpu } from './metrics.js';
+import { sleep } from './metrics.js';
 
 /** Whole-invocation statuses that no longer change (spec/openapi.md, Statuses). */
 const FINAL = new Set(['Finished', 'Failed', 'PartialFailed', 'Stopped', 'Success', 'Cancelled']);
@@ -27,8 +29,11 @@ export interface FanOutResult {
   runCommandMs: number[];
   pollMs: number[];
   pollErrors: number;
+  /** All nodes together. */
   serverCpuS: number;
   simCpuS: number;
+  /** Every party's CPU seconds during the fan-out (cpu-probe.ts). */
+  cpu: CpuSample;
   /** Executions by InvocationStatus, and error codes, from DescribeInvocationResults. */
   byStatus: Record<string, number>;
   errorCodes: Record<string, number>;
@@ -76,7 +81,9 @@ export async function sendRunCommand(api: ApiClient, ids: string[], content: str
 export async function runFanOut(o: {
   api: ApiClient;
   fleet: Fleet;
-  serverPid: number;
+  cpu: CpuProbe;
+  /** The parties of `cpu` that are control-plane nodes. */
+  nodes: readonly string[];
   instanceIds: string[];
   run: number;
   perCall: number;
@@ -89,8 +96,7 @@ export async function runFanOut(o: {
   const content = `echo fleet fan-out ${tag} {{ACS::InstanceId}}`;
   const expected = (instanceId: string) => `fleet fan-out ${tag} ${instanceId}\n`;
 
-  const server0 = cpuSeconds(o.serverPid);
-  const sim0 = sumCpu(o.fleet.pids);
+  const cpu0 = o.cpu();
   const t0 = Date.now();
   const deadline = t0 + o.deadlineMs;
   const sent = await sendRunCommand(o.api, o.instanceIds, content, o.perCall);
@@ -120,8 +126,7 @@ export async function runFanOut(o: {
     }
   }
   const finishedAt = Date.now();
-  const serverCpuS = cpuSeconds(o.serverPid) - server0;
-  const simCpuS = sumCpu(o.fleet.pids) - sim0;
+  const cpu = cpuDelta(cpu0, o.cpu());
   const timedOut = pending.size > 0;
   if (timedOut) {
     o.log(`fan-out ${o.run}: not final after ${o.deadlineMs / 1000} s (${[...new Set(status.values())].join(', ')})`);
@@ -184,8 +189,9 @@ export async function runFanOut(o: {
     runCommandMs: sent.ms,
     pollMs,
     pollErrors,
-    serverCpuS,
-    simCpuS,
+    serverCpuS: sumOf(cpu, o.nodes),
+    simCpuS: cpu['simulator'] ?? 0,
+    cpu,
     byStatus,
     errorCodes,
     badOutput,

@@ -1,35 +1,53 @@
-// The figures of one fleet size, summarised, and the printed forms: one JSON line per size and a
-// table with one column per size.
+// The figures of one fleet size, summarised, and the printed forms: one JSON line per size, a
+// table with one column per size ("server" figures are all nodes together), and per size a table
+// with one column per party (each node, the nodes' total, PostgreSQL, nginx, the simulator, this
+// benchmark, other work on the machine) showing where the cores went.
+import { cpus } from 'node:os';
+import { MACHINE, OTHER, type CpuSample } from './cpu-probe.js';
 import type { FanOutResult } from './fan-out-run.js';
 import type { SimCounters } from './ipc.js';
 import { median, quantile } from './metrics.js';
+import type { Holdings } from './store-setup.js';
 
 export interface SizeResult {
   n: number;
   workers: number;
+  /** The control-plane nodes' names ("node A", …), the parties whose CPU is "server" CPU. */
+  nodes: string[];
   /** Agents whose notify socket opened within the connect timeout. */
   connected: number;
   connectMs: number;
   readyMs: number;
   connectServerCpuS: number;
   connectSimCpuS: number;
+  connectCpu: CpuSample;
   idle: {
     windowS: number;
     heartbeats: number;
+    /** All nodes. */
     serverCpuS: number;
     simCpuS: number;
+    /** All nodes. */
     rssMiB: number;
+    cpu: CpuSample;
+    rssByNode: Record<string, number>;
   };
+  /** Agents per node (live `agent_presence` rows) at the end of the idle window, and after the fan-outs. */
+  held: Holdings;
+  heldAfterFanOuts: Holdings;
+  /** Peak of all nodes' RSS together, and each node's own peak. */
   rssPeakMiB: number;
+  rssPeakByNode: Record<string, number>;
   fanOuts: FanOutResult[];
   /** One DescribeInvocations of a finished N-instance invocation, measured alone. */
-  pollCost: { serverCpuMs: number; ms: number };
+  pollCost: { serverCpuMs: number; postgresCpuMs: number; ms: number };
   counters: SimCounters;
   loadAverage: number[];
 }
 
 export interface SizeSummary {
   n: number;
+  nodes: number;
   connected: number;
   connectS: number;
   readyS: number;
@@ -64,6 +82,7 @@ export interface SizeSummary {
   polls: number;
   serverCpuPerTaskMs: number;
   pollServerCpuMs: number;
+  pollPostgresCpuMs: number;
   pollAloneMs: number;
   serverCpuPerTaskExclPollingMs: number;
   serverFanOutCpuS: number;
@@ -71,6 +90,22 @@ export interface SizeSummary {
   rssPeakMiB: number;
   errors: Record<string, number>;
   loadAverage: number[];
+  parties: PartySummary[];
+}
+
+/** One party's figures at one size; NaN (printed "–") where a figure does not apply to it. */
+export interface PartySummary {
+  name: string;
+  /** Live presence rows at the end of the idle window, and after the fan-outs (nodes only). */
+  agentsHeld: number;
+  agentsHeldAfter: number;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  idleCpuPct: number;
+  fanOutCpuS: number;
+  /** Its CPU during a fan-out as a share of all the machine's cores over the fan-out's wall time. */
+  fanOutMachinePct: number;
+  cpuPerTaskMs: number;
 }
 
 const sumMaps = (maps: Record<string, number>[]): Record<string, number> => {
@@ -90,6 +125,7 @@ export function summarise(r: SizeResult): SizeSummary {
   const polls = f.flatMap((x) => x.pollMs);
   return {
     n: r.n,
+    nodes: r.nodes.length,
     connected: r.connected,
     connectS: r.connectMs / 1000,
     readyS: r.readyMs / 1000,
@@ -128,6 +164,7 @@ export function summarise(r: SizeResult): SizeSummary {
     polls: polls.length,
     serverCpuPerTaskMs: median(f.map((x) => (x.serverCpuS * 1000) / x.n)),
     pollServerCpuMs: r.pollCost.serverCpuMs,
+    pollPostgresCpuMs: r.pollCost.postgresCpuMs,
     pollAloneMs: r.pollCost.ms,
     serverCpuPerTaskExclPollingMs: median(
       f.map((x) => (x.serverCpuS * 1000 - x.pollMs.length * r.pollCost.serverCpuMs) / x.n),
@@ -137,7 +174,46 @@ export function summarise(r: SizeResult): SizeSummary {
     rssPeakMiB: r.rssPeakMiB,
     errors: r.counters.errors,
     loadAverage: r.loadAverage,
+    parties: parties(r),
   };
+}
+
+export const NODES_TOTAL = 'nodes total';
+
+function parties(r: SizeResult): PartySummary[] {
+  const cores = cpus().length;
+  const f = r.fanOuts;
+  const node = new Set(r.nodes);
+  const cpuOf = (s: CpuSample, name: string) =>
+    name === NODES_TOTAL ? r.nodes.reduce((t, k) => t + (s[k] ?? 0), 0) : (s[name] ?? Number.NaN);
+  const names = [
+    ...r.nodes,
+    ...(r.nodes.length > 1 ? [NODES_TOTAL] : []),
+    ...Object.keys(r.idle.cpu).filter((k) => !node.has(k) && k !== MACHINE && k !== OTHER),
+    OTHER,
+    MACHINE,
+  ];
+  const heldBy = (h: Holdings, name: string) =>
+    node.has(name) ? (h[name] ?? 0) : name === NODES_TOTAL ? r.nodes.reduce((t, k) => t + (h[k] ?? 0), 0) : Number.NaN;
+  return names.map((name) => ({
+    name,
+    agentsHeld: heldBy(r.held, name),
+    agentsHeldAfter: heldBy(r.heldAfterFanOuts, name),
+    idleRssMiB: node.has(name)
+      ? (r.idle.rssByNode[name] ?? Number.NaN)
+      : name === NODES_TOTAL
+        ? r.idle.rssMiB
+        : Number.NaN,
+    peakRssMiB: node.has(name)
+      ? (r.rssPeakByNode[name] ?? Number.NaN)
+      : name === NODES_TOTAL
+        ? r.rssPeakMiB
+        : Number.NaN,
+    idleCpuPct: (100 * cpuOf(r.idle.cpu, name)) / r.idle.windowS,
+    fanOutCpuS: median(f.map((x) => cpuOf(x.cpu, name))),
+    fanOutMachinePct: median(f.map((x) => (100 * cpuOf(x.cpu, name)) / ((x.finishedMs / 1000) * cores))),
+    cpuPerTaskMs: median(f.map((x) => (cpuOf(x.cpu, name) * 1000) / x.n)),
+  }));
 }
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
@@ -187,8 +263,8 @@ export function table(summaries: SizeSummary[], runs: number): string {
     ],
     ['server CPU per executed task, median (ms)', (s) => fmt(s.serverCpuPerTaskMs, 3)],
     [
-      'one DescribeInvocations alone: server CPU / latency (ms)',
-      (s) => `${fmt(s.pollServerCpuMs)} / ${fmt(s.pollAloneMs)}`,
+      'one DescribeInvocations alone: server CPU / postgres CPU / latency (ms)',
+      (s) => `${fmt(s.pollServerCpuMs)} / ${fmt(s.pollPostgresCpuMs)} / ${fmt(s.pollAloneMs)}`,
     ],
     ['server CPU per executed task without the polling, median (ms)', (s) => fmt(s.serverCpuPerTaskExclPollingMs, 3)],
     [
@@ -200,8 +276,39 @@ export function table(summaries: SizeSummary[], runs: number): string {
     ['simulator errors', (s) => kv(s.errors)],
     ['load average 1/5/15 min at the end', (s) => s.loadAverage.map((x) => fmt(x, 2)).join(' ')],
   ];
-  const head = ['figure', ...summaries.map((s) => `N = ${s.n}`)];
-  const body = rows.map(([label, f]) => [label, ...summaries.map(f)]);
+  const nodes = Math.max(...summaries.map((s) => s.nodes));
+  const head = [
+    nodes > 1 ? `figure ("server": all ${nodes} nodes together)` : 'figure',
+    ...summaries.map((s) => `N = ${s.n}`),
+  ];
+  return markdown(
+    head,
+    rows.map(([label, f]) => [label, ...summaries.map(f)]),
+  );
+}
+
+/** Where the CPU went at one size: one column per party. */
+export function partyTable(s: SizeSummary, runs: number): string {
+  const rows: [string, (p: PartySummary) => string][] = [
+    [
+      'agents held: live agent_presence rows after the idle window / after the fan-outs',
+      (p) => `${fmt(p.agentsHeld, 0)} / ${fmt(p.agentsHeldAfter, 0)}`,
+    ],
+    ['RSS, idle with N agents (MiB)', (p) => fmt(p.idleRssMiB)],
+    ['peak RSS (MiB)', (p) => fmt(p.peakRssMiB)],
+    [`idle CPU (% of one core, ${fmt(s.idleWindowS, 0)} s window)`, (p) => fmt(p.idleCpuPct, 2)],
+    [`CPU during a fan-out, median of ${runs} (s)`, (p) => fmt(p.fanOutCpuS, 2)],
+    [`… share of the machine's ${cpus().length} cores over the fan-out (%)`, (p) => fmt(p.fanOutMachinePct, 1)],
+    ['CPU per executed task, median (ms)', (p) => fmt(p.cpuPerTaskMs, 3)],
+  ];
+  const head = [`N = ${s.n}`, ...s.parties.map((p) => p.name)];
+  return markdown(
+    head,
+    rows.map(([label, f]) => [label, ...s.parties.map(f)]),
+  );
+}
+
+function markdown(head: string[], body: string[][]): string {
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');

@@ -18,11 +18,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `assist-server keys create`: a new AccessKey pair in the data dir (run while the server is down). */
-export async function createAccessKey(bin: string, dataDir: string): Promise<AccessKey> {
-  const p = spawn(process.execPath, [bin, 'keys', 'create', '--data-dir', dataDir, '--description', 'fan-out bench'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/**
+ * `assist-server keys create`: a new AccessKey pair in the data dir's store, or the one `args` name
+ * (`--database URL`); run while the server is down.
+ */
+export async function createAccessKey(bin: string, dataDir: string, args: string[] = []): Promise<AccessKey> {
+  const p = spawn(
+    process.execPath,
+    [bin, 'keys', 'create', '--data-dir', dataDir, '--description', 'fan-out bench', ...args],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => p.on('close', r));

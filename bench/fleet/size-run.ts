@@ -1,25 +1,28 @@
-// Everything measured at one fleet size, against a control plane started for it: connect, an idle
-// window of at least one heartbeat interval, then the fan-outs. The control plane and the simulator
-// are stopped before it returns, so each size starts from a fresh process (same data dir).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Everything measured at one fleet size, against a control plane started for it (one node, or
+// several behind nginx: cluster-setup.ts): connect, an idle window of at least one heartbeat
+// interval, then the fan-outs. The control plane and the simulator are stopped before it returns,
+// so each size starts from fresh processes (same data dir, same store).
 import { userAgent } from '../../protocol/index.js';
 import { ApiClient, type AccessKey } from './api-client.js';
+import { Deployment } from './cluster-setup.js';
+import { cpuDelta, probe, sumOf, type CpuProbe, type CpuSample } from './cpu-probe.js';
 import { runFanOut } from './fan-out-run.js';
 import { Fleet } from './fleet.js';
 import type { KeyPair } from './key-pool.js';
 import { LubanHttp } from './luban-http.js';
-import { cpuSeconds, loadAverage, median, rssMiB, sleep, sumCpu } from './metrics.js';
+import { loadAverage, median, sleep, sumCpu } from './metrics.js';
 import { ensureFleet } from './registry.js';
 import type { SizeResult } from './report.js';
-import { freePort, ServerProcess } from './server-process.js';
 import type { FileLimit } from './spawn-limited.js';
 import { Stock } from './stock.js';
+import type { BenchStore } from './store-setup.js';
 
 export interface BenchOptions {
   serverBin: string;
   serverArgs: string[];
   serverNodeFlags: string[];
+  /** Control-plane nodes (more than one: PostgreSQL, behind nginx). */
+  nodes: number;
   workers: number;
   runs: number;
   idleS: number;
@@ -34,7 +37,7 @@ export interface BenchOptions {
 
 /** What is running now, so an interrupted benchmark can kill it. */
 export interface Running {
-  server?: ServerProcess;
+  deployment?: Deployment;
   fleet?: Fleet;
 }
 
@@ -44,7 +47,12 @@ export async function measureSize(
   n: number,
   o: BenchOptions,
   env: {
-    dataDir: string;
+    /** The data dir every node shares (store, CA, certificate, master key). */
+    serverDataDir: string;
+    /** Where the registered fleet is kept. */
+    fleetDir: string;
+    logDir: string;
+    store: BenchStore;
     key: AccessKey;
     keys: KeyPair[];
     limit: FileLimit;
@@ -52,32 +60,35 @@ export async function measureSize(
     log: (s: string) => void;
   },
 ): Promise<SizeResult> {
-  const { log, running } = env;
+  const { log, running, store } = env;
   // The server needs to accept one call naming the whole fleet; a flag the user gave wins.
   const defaults = o.serverArgs.includes('--max-instances-per-call')
     ? []
     : ['--max-instances-per-call', String(Math.max(50, n))];
-  const server = await ServerProcess.start({
+  const deployment = new Deployment();
+  running.deployment = deployment;
+  await deployment.start({
     bin: o.serverBin,
     nodeFlags: o.serverNodeFlags,
-    dataDir: join(env.dataDir, 'server'),
-    port: await freePort(),
-    args: [...defaults, ...o.serverArgs],
+    args: [...defaults, ...store.serverArgs, ...o.serverArgs],
+    nodes: o.nodes,
+    dataDir: env.serverDataDir,
+    logDir: env.logDir,
     limit: env.limit,
-    logFile: join(env.dataDir, 'server.log'),
-    timeoutMs: 120_000,
+    lbConnections: n + o.workers * o.httpSockets + 64,
+    log,
   });
-  running.server = server;
-  const caPem = readFileSync(server.caPath, 'utf8');
-  const api = new ApiClient(server.hostPort, env.key, caPem);
+  const nodeNames = deployment.nodes.map((x) => x.name);
+  const caPem = deployment.caPem;
+  const api = new ApiClient(deployment.apiHostPort, env.key, caPem);
   const registrar = new LubanHttp({
-    hostPort: server.hostPort,
+    hostPort: deployment.apiHostPort,
     caPem,
     userAgent: userAgent('linux', 'x64', Stock.agentVersion),
     maxSockets: o.registerConcurrency,
   });
   const members = await ensureFleet({
-    dir: join(env.dataDir, 'fleet'),
+    dir: env.fleetDir,
     n,
     api,
     http: registrar,
@@ -88,31 +99,48 @@ export async function measureSize(
   registrar.close();
   await sleep(1_000);
 
-  let rssPeak = rssMiB(server.pid);
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(server.pid))), 1_000);
+  const total = (r: Record<string, number>) => Object.values(r).reduce((s, v) => s + v, 0);
+  const rssPeakByNode = deployment.rss();
+  let rssPeak = total(rssPeakByNode);
+  const sampler = setInterval(() => {
+    const now = deployment.rss();
+    rssPeak = Math.max(rssPeak, total(now));
+    for (const [k, v] of Object.entries(now)) {
+      rssPeakByNode[k] = Math.max(rssPeakByNode[k] ?? 0, v);
+    }
+  }, 1_000);
+  let fleetPids: readonly number[] = [];
+  const cpu: CpuProbe = probe([
+    () => deployment.cpu(),
+    (): CpuSample => {
+      const pg = store.cpuSeconds();
+      return pg === undefined ? {} : { postgres: pg };
+    },
+    () => ({ simulator: sumCpu(fleetPids) }),
+  ]);
   try {
-    log(`N=${n}: starting ${o.workers} simulator workers`);
-    const cpu0 = cpuSeconds(server.pid);
+    log(`N=${n}: starting ${o.workers} simulator workers, dialling ${deployment.agentHostPort}`);
+    const cpu0 = cpu();
     const t0 = Date.now();
     const fleet = await Fleet.start({
       workers: o.workers,
       members,
       keys: env.keys,
-      hostPort: server.hostPort,
+      hostPort: deployment.agentHostPort,
       caPem,
       connectConcurrency: o.connectConcurrency,
       httpSockets: o.httpSockets,
       limit: env.limit,
     });
     running.fleet = fleet;
+    fleetPids = fleet.pids;
     const connectDeadline = t0 + o.connectTimeoutS * 1000;
     let c = await fleet.counters();
     while ((c.everConnected < n || c.ready < n) && Date.now() < connectDeadline) {
       await sleep(200);
       c = await fleet.counters();
     }
-    const connectServerCpuS = cpuSeconds(server.pid) - cpu0;
-    const connectSimCpuS = sumCpu(fleet.pids);
+    const connectCpu = cpuDelta(cpu0, cpu());
     // From the first dial (the workers' own start-up is not the server's time).
     const dialAt = c.firstStartAt || t0;
     const connectMs = c.everConnected >= n ? c.lastFirstOpenAt - dialAt : Number.NaN;
@@ -126,18 +154,23 @@ export async function measureSize(
     const windowS = o.idleS > 0 ? o.idleS : (c.heartbeatIntervalMs || Stock.heartbeatDefaultMs) / 1000 + 5;
     log(`N=${n}: idle window ${windowS} s`);
     const c0 = await fleet.counters();
-    const s0 = cpuSeconds(server.pid);
-    const sim0 = sumCpu(fleet.pids);
+    const s0 = cpu();
     const w0 = performance.now();
     await sleep(windowS * 1000);
     const c1 = await fleet.counters();
+    const idleCpu = cpuDelta(s0, cpu());
+    const idleRss = deployment.rss();
     const idle = {
       windowS: (performance.now() - w0) / 1000,
       heartbeats: c1.heartbeats + c1.heartbeatFailures - (c0.heartbeats + c0.heartbeatFailures),
-      serverCpuS: cpuSeconds(server.pid) - s0,
-      simCpuS: sumCpu(fleet.pids) - sim0,
-      rssMiB: rssMiB(server.pid),
+      serverCpuS: sumOf(idleCpu, nodeNames),
+      simCpuS: idleCpu['simulator'] ?? 0,
+      rssMiB: total(idleRss),
+      cpu: idleCpu,
+      rssByNode: idleRss,
     };
+    const held = await store.holdings(deployment.nodes, env.serverDataDir);
+    log(`N=${n}: agents held: ${JSON.stringify(held)}`);
 
     const ids = members.map((m) => m.instanceId);
     const fanOuts = [];
@@ -145,7 +178,8 @@ export async function measureSize(
       const r = await runFanOut({
         api,
         fleet,
-        serverPid: server.pid,
+        cpu,
+        nodes: nodeNames,
         instanceIds: ids,
         run,
         perCall: o.perCall > 0 ? o.perCall : ids.length,
@@ -155,25 +189,32 @@ export async function measureSize(
       });
       log(
         `N=${n}: fan-out ${run}: ${r.status} in ${(r.finishedMs / 1000).toFixed(2)} s, ` +
-          `server CPU ${r.serverCpuS.toFixed(2)} s, simulator CPU ${r.simCpuS.toFixed(2)} s`,
+          `server CPU ${r.serverCpuS.toFixed(2)} s, simulator CPU ${r.simCpuS.toFixed(2)} s` +
+          (r.cpu['postgres'] === undefined ? '' : `, postgres CPU ${r.cpu['postgres'].toFixed(2)} s`),
       );
       fanOuts.push(r);
       await sleep(2_000);
     }
-    const pollCost = await measurePollCost(api, server.pid, fanOuts.at(-1)?.invokeIds[0]);
+    const heldAfter = await store.holdings(deployment.nodes, env.serverDataDir);
+    const pollCost = await measurePollCost(api, cpu, nodeNames, fanOuts.at(-1)?.invokeIds[0]);
     const counters = await fleet.counters();
     await fleet.stop();
     running.fleet = undefined;
     return {
       n,
       workers: o.workers,
+      nodes: nodeNames,
       connected: c.everConnected,
       connectMs,
       readyMs,
-      connectServerCpuS,
-      connectSimCpuS,
+      connectServerCpuS: sumOf(connectCpu, nodeNames),
+      connectSimCpuS: connectCpu['simulator'] ?? 0,
+      connectCpu,
       idle,
+      held,
+      heldAfterFanOuts: heldAfter,
       rssPeakMiB: rssPeak,
+      rssPeakByNode,
       fanOuts,
       pollCost,
       counters,
@@ -184,8 +225,8 @@ export async function measureSize(
     api.close();
     running.fleet?.kill();
     running.fleet = undefined;
-    await server.stop();
-    running.server = undefined;
+    await deployment.stop();
+    running.deployment = undefined;
   }
 }
 
@@ -194,15 +235,20 @@ export async function measureSize(
  * own (10 polls of a finished invocation, quiet fleet), so the fan-out CPU can be split into the
  * polling and the rest.
  */
-async function measurePollCost(api: ApiClient, serverPid: number, invokeId: string | undefined) {
+async function measurePollCost(api: ApiClient, cpu: CpuProbe, nodes: string[], invokeId: string | undefined) {
   if (!invokeId) {
-    return { serverCpuMs: Number.NaN, ms: Number.NaN };
+    return { serverCpuMs: Number.NaN, postgresCpuMs: Number.NaN, ms: Number.NaN };
   }
   const polls = 10;
   const ms: number[] = [];
-  const cpu0 = cpuSeconds(serverPid);
+  const cpu0 = cpu();
   for (let i = 0; i < polls; i++) {
     ms.push((await api.call('DescribeInvocations', { InvokeId: invokeId })).ms);
   }
-  return { serverCpuMs: ((cpuSeconds(serverPid) - cpu0) * 1000) / polls, ms: median(ms) };
+  const d = cpuDelta(cpu0, cpu());
+  return {
+    serverCpuMs: (sumOf(d, nodes) * 1000) / polls,
+    postgresCpuMs: d['postgres'] === undefined ? Number.NaN : (d['postgres'] * 1000) / polls,
+    ms: median(ms),
+  };
 }

@@ -13,7 +13,8 @@ import { LubanPath } from '../../protocol/index.js';
 import { startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
 import { eventually, SLACK_MS } from '../harness/eventually.js';
-import { freePort, startNginx } from '../harness/nginx.js';
+import { startNginx } from '../harness/nginx.js';
+import { freePort } from '../harness/ports.js';
 import { createTestDatabase } from '../harness/postgres.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

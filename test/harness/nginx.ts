@@ -2,26 +2,16 @@
 // rendered for upstreams on this machine, run in the foreground from a temp prefix on a free port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cleanup } from './control-plane.js';
 import { eventually } from './eventually.js';
+import { createServer } from 'node:net';
+import { freePort } from './ports.js';
 
 const NGINX = '/usr/sbin/nginx';
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const DEPLOY_CONFIG = join(import.meta.dirname, '..', '..', 'deploy', 'nginx-stream.conf');
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The shipped stream block with its example upstreams and port replaced by these. */
 export function renderStreamConfig(upstreams: string[], listenPort: number): string {
