@@ -2,7 +2,7 @@
 // DescribeInvocationResults (one row per execution, or with IncludeHistory one per run). Each
 // filters, counts and pages in SQL (keysetPage).
 import { sql } from 'kysely';
-import type { InvocationInstanceTable, InvocationTable } from '../store/index.js';
+import type { InvocationInstanceTable, InvocationRunTable, InvocationTable } from '../store/index.js';
 import { ApiError, appendTo, invalid, isoTime } from '../shared/index.js';
 import { checkOutputEncoding } from './command-content.js';
 import { decodeStored, type InvocationContext } from './invocation-context.js';
@@ -64,6 +64,50 @@ const RUNS_ORDER: readonly KeyColumn[] = [
 
 function encodeOutput(output: Buffer, encoding: string): string {
   return encoding === 'PlainText' ? output.toString('utf8') : output.toString('base64');
+}
+
+/** The columns a result row shows, shared by an execution record and one run of it. */
+type ResultRow = Pick<
+  InvocationRunTable,
+  | 'invoke_id'
+  | 'instance_id'
+  | 'status'
+  | 'output'
+  | 'dropped'
+  | 'error_code'
+  | 'error_info'
+  | 'exit_code'
+  | 'start_time'
+  | 'finish_time'
+  | 'stop_time'
+>;
+
+/** One DescribeInvocationResults row: an execution (`repeats` so far) or one run (its number). */
+function resultView(
+  r: ResultRow,
+  repeats: number,
+  inv: { commandId: string; username: string },
+  tags: Map<string, Tag[]>,
+  encoding: 'PlainText' | 'Base64',
+) {
+  return {
+    CommandId: inv.commandId,
+    Dropped: r.dropped,
+    ErrorCode: r.error_code,
+    ErrorInfo: r.error_info,
+    ExitCode: r.exit_code ?? undefined,
+    FinishedTime: isoTime(r.finish_time),
+    InstanceId: r.instance_id,
+    InvocationStatus: r.status,
+    InvokeId: r.invoke_id,
+    InvokeRecordStatus: recordStatus(r.status as ExecutionStatus) satisfies RecordStatus,
+    Output: encodeOutput(r.output, encoding),
+    Repeats: repeats,
+    StartTime: isoTime(r.start_time),
+    StopTime: isoTime(r.stop_time),
+    Username: inv.username,
+    Tags: tagView(tags.get(r.invoke_id)),
+  };
 }
 
 export class InvocationListings {
@@ -220,24 +264,9 @@ export class InvocationListings {
       Invocation: {
         ...fields,
         InvocationResults: {
-          InvocationResult: page.map((r) => ({
-            CommandId: r.command_id,
-            Dropped: r.dropped,
-            ErrorCode: r.error_code,
-            ErrorInfo: r.error_info,
-            ExitCode: r.exit_code ?? undefined,
-            FinishedTime: isoTime(r.finish_time),
-            InstanceId: r.instance_id,
-            InvocationStatus: r.status,
-            InvokeId: r.invoke_id,
-            InvokeRecordStatus: recordStatus(r.status as ExecutionStatus) satisfies RecordStatus,
-            Output: encodeOutput(r.output, encoding),
-            Repeats: r.repeats,
-            StartTime: isoTime(r.start_time),
-            StopTime: isoTime(r.stop_time),
-            Username: r.username,
-            Tags: tagView(tags.get(r.invoke_id)),
-          })),
+          InvocationResult: page.map((r) =>
+            resultView(r, r.repeats, { commandId: r.command_id, username: r.username }, tags, encoding),
+          ),
         },
       },
     };
@@ -300,24 +329,9 @@ export class InvocationListings {
       Invocation: {
         ...fields,
         InvocationResults: {
-          InvocationResult: page.map((r) => ({
-            CommandId: inv.command_id,
-            Dropped: r.dropped,
-            ErrorCode: r.error_code,
-            ErrorInfo: r.error_info,
-            ExitCode: r.exit_code ?? undefined,
-            FinishedTime: isoTime(r.finish_time),
-            InstanceId: r.instance_id,
-            InvocationStatus: r.status,
-            InvokeId: r.invoke_id,
-            InvokeRecordStatus: recordStatus(r.status as ExecutionStatus) satisfies RecordStatus,
-            Output: encodeOutput(r.output, f.encoding),
-            Repeats: r.repeat_no,
-            StartTime: isoTime(r.start_time),
-            StopTime: isoTime(r.stop_time),
-            Username: inv.username,
-            Tags: tagView(tags.get(inv.invoke_id)),
-          })),
+          InvocationResult: page.map((r) =>
+            resultView(r, r.repeat_no, { commandId: inv.command_id, username: inv.username }, tags, f.encoding),
+          ),
         },
       },
     };
