@@ -405,7 +405,9 @@ export class FileSendService {
           '<=',
           eb
             .selectFrom('file_sends as f')
-            .select((e) => e(e.lit(nowMs), '-', e('f.timeout', '*', 1000)).as('cutoff'))
+            // A bound value (not a literal, which made each sweep a new statement to prepare), cast
+            // because PostgreSQL would otherwise type it as the integer it is subtracted from.
+            .select((e) => e(e.cast(e.val(nowMs), 'bigint'), '-', e('f.timeout', '*', 1000)).as('cutoff'))
             .whereRef('f.invoke_id', '=', 'file_send_instances.invoke_id'),
         ),
       )
