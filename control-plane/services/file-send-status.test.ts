@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { forEachStore } from '../../test/harness/stores.js';
-import { sendStatusOf, sendStatusSql } from './file-sends.js';
+import { sendStatusOf, sendStatusSql } from './file-send-status.js';
 
 const STATUSES = ['Pending', 'Running', 'Success', 'Failed', 'Invalid', 'Timeout', 'Aborted'];
 

@@ -5,8 +5,6 @@ import { createHash } from 'node:crypto';
 import { sql, type SqlBool } from 'kysely';
 import {
   formatKick,
-  isPlainFileName,
-  isStrictBase64,
   sendFileSignature,
   type SendFileEntry,
   type SendFileInvalidParam,
@@ -14,37 +12,12 @@ import {
 } from '../../protocol/index.js';
 import type { Db, FileSendInstanceTable } from '../store/index.js';
 import { valuesOf } from '../store/index.js';
-import { ApiError, appendTo, invalid, isoTime, missing, newId } from '../shared/index.js';
+import { ApiError, appendTo, isoTime, newId } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
+import { checkInput, type FileSendLimits, type SendFileInput } from './file-send-input.js';
+import { sendStatusOf, sendStatusSql } from './file-send-status.js';
 import { keysetPage, type KeyColumn, type Paging } from './paging.js';
-import { hasTags, saveTags, tagView, tagsOf, validateTags, type RawTag, type TagFilter } from './tags.js';
-
-export interface SendFileInput {
-  name: string;
-  content: string;
-  contentType: string;
-  targetDir: string | undefined;
-  fileOwner: string;
-  fileGroup: string;
-  fileMode: string;
-  overwrite: boolean;
-  timeout: number | undefined;
-  description: string;
-  instanceIds: string[];
-  clientToken: string | undefined;
-  tags: RawTag[];
-}
-
-export interface FileSendLimits {
-  maxInstancesPerCall: number;
-  /** How long a record may wait for its agent's fetch before it fails with DeliveryTimeout. */
-  deliveryTimeoutMs: number;
-}
-
-/** Base64 content may be at most 32 KB (spec/openapi.md § SendFile). */
-export const MAX_FILE_CONTENT_BASE64 = 32 * 1024;
-const DEFAULT_TARGET_DIR = '/root';
-const DEFAULT_FILE_MODE = '0644';
+import { hasTags, saveTags, tagView, tagsOf, type TagFilter } from './tags.js';
 
 /** Per-instance statuses that no longer change. */
 const ENDED = ['Success', 'Failed', 'Invalid', 'Aborted', 'Timeout'] as const;
@@ -68,112 +41,6 @@ const FINISH_FAILURE: Record<number, { code: string; info: string }> = {
   3: { code: 'FileChmodFailed', info: 'The agent could not change the mode of the file' },
   4: { code: 'DirectoryCreateFailed', info: 'The agent could not create the target directory' },
 };
-
-/** Absolute on Linux (`/…`) or Windows (`C:\…`), without `..` segments. */
-const isAbsoluteDir = (d: string) =>
-  (d.startsWith('/') || /^[A-Za-z]:[\\/]/.test(d)) && !d.includes('\0') && !d.split(/[/\\]/).includes('..');
-
-/** The request, checked; every rule names the parameter it is about. */
-function checkInput(i: SendFileInput, limits: FileSendLimits) {
-  if (i.name === '') {
-    throw missing('Name');
-  }
-  if (i.name.length > 255 || !isPlainFileName(i.name)) {
-    throw new ApiError('InvalidParameter.Name', `Name must be a plain file name without / \\ or "..": ${i.name}`);
-  }
-  if (i.content === '') {
-    throw missing('Content');
-  }
-  if (i.contentType !== 'PlainText' && i.contentType !== 'Base64') {
-    throw new ApiError(
-      'InvalidParameter.ContentType',
-      `ContentType must be PlainText or Base64, got ${i.contentType}.`,
-    );
-  }
-  let bytes: Buffer;
-  if (i.contentType === 'Base64') {
-    if (!isStrictBase64(i.content)) {
-      throw new ApiError('InvalidParameter.Content', 'Content is not valid base64 (ContentType is Base64).');
-    }
-    bytes = Buffer.from(i.content, 'base64');
-  } else {
-    bytes = Buffer.from(i.content, 'utf8');
-  }
-  const content64 = bytes.toString('base64');
-  if (content64.length > MAX_FILE_CONTENT_BASE64) {
-    throw new ApiError(
-      'InvalidFileContent.LengthLimitExceeded',
-      `Content may be at most ${MAX_FILE_CONTENT_BASE64} bytes after base64 encoding; it is ${content64.length}.`,
-    );
-  }
-  const targetDir = i.targetDir ?? DEFAULT_TARGET_DIR;
-  if (!isAbsoluteDir(targetDir)) {
-    throw new ApiError('InvalidParameter.TargetDir', `TargetDir must be an absolute path without "..": ${targetDir}`);
-  }
-  const fileMode = i.fileMode === '' ? DEFAULT_FILE_MODE : i.fileMode;
-  if (!/^[0-7]{3,4}$/.test(fileMode)) {
-    throw new ApiError('InvalidParameter.FileMode', `FileMode must be 3 or 4 octal digits, got ${i.fileMode}.`);
-  }
-  for (const [name, v] of [
-    ['FileOwner', i.fileOwner],
-    ['FileGroup', i.fileGroup],
-  ] as const) {
-    if (v.length > 64 || /[\s:/\0]/.test(v)) {
-      throw invalid(name, 'a user or group name of at most 64 characters without spaces, ":" or "/"');
-    }
-  }
-  const timeout = i.timeout ?? 60;
-  if (!Number.isInteger(timeout) || timeout < 10 || timeout > 86_400) {
-    throw new ApiError('InvalidParameter.Timeout', 'Timeout must be an integer from 10 to 86400.');
-  }
-  if (i.description.length > 512) {
-    throw invalid('Description', 'at most 512 characters');
-  }
-  const instanceIds = [...new Set(i.instanceIds)];
-  if (instanceIds.length === 0) {
-    throw missing('InstanceId');
-  }
-  if (instanceIds.length > limits.maxInstancesPerCall) {
-    throw new ApiError(
-      'InvalidParameter.InstanceIds',
-      `At most ${limits.maxInstancesPerCall} instances per call; got ${instanceIds.length}.`,
-    );
-  }
-  return { content64, targetDir, fileMode, timeout, instanceIds, tags: validateTags(i.tags) };
-}
-
-/**
- * sendStatusOf in SQL, for one file_sends row: DescribeSendFileResults filters and pages on it in
- * the store. The two must agree (file-send-status.test.ts checks every mix of record statuses).
- */
-export const sendStatusSql = sql<string>`(SELECT CASE
-  WHEN COUNT(*) = 0 THEN 'Pending'
-  WHEN SUM(CASE WHEN r.status = 'Running' THEN 1 ELSE 0 END) > 0 THEN 'Running'
-  WHEN SUM(CASE WHEN r.status = 'Pending' THEN 1 ELSE 0 END) = COUNT(*) THEN 'Pending'
-  WHEN SUM(CASE WHEN r.status = 'Pending' THEN 1 ELSE 0 END) > 0 THEN 'Running'
-  WHEN SUM(CASE WHEN r.status = 'Success' THEN 1 ELSE 0 END) = COUNT(*) THEN 'Success'
-  WHEN SUM(CASE WHEN r.status = 'Success' THEN 1 ELSE 0 END) = 0 THEN 'Failed'
-  ELSE 'PartialFailed' END
-  FROM file_send_instances r WHERE r.invoke_id = file_sends.invoke_id)`;
-
-/** The whole send's status from its records. */
-export function sendStatusOf(statuses: readonly string[]): string {
-  const n = (s: string) => statuses.filter((x) => x === s).length;
-  if (statuses.length === 0) {
-    return 'Pending';
-  }
-  if (n('Running') > 0) {
-    return 'Running';
-  }
-  if (n('Pending') > 0) {
-    return n('Pending') === statuses.length ? 'Pending' : 'Running';
-  }
-  const ok = n('Success');
-  if (ok === statuses.length) {
-    return 'Success';
-  }
-  return ok === 0 ? 'Failed' : 'PartialFailed';
-}
 
 /** Newest send first, then by id descending; the NextToken is the last row's (created_at, invoke_id). */
 const SENDS_ORDER: readonly KeyColumn[] = [
@@ -407,7 +274,7 @@ export class FileSendService {
             .selectFrom('file_sends as f')
             // A bound value (not a literal, which made each sweep a new statement to prepare), cast
             // because PostgreSQL would otherwise type it as the integer it is subtracted from.
-            .select((e) => e(e.cast(e.val(nowMs), 'bigint'), '-', e('f.timeout', '*', 1000)).as('cutoff'))
+            .select((e) => e(e.cast<number>(e.val(nowMs), 'bigint'), '-', e('f.timeout', '*', 1000)).as('cutoff'))
             .whereRef('f.invoke_id', '=', 'file_send_instances.invoke_id'),
         ),
       )

@@ -4,6 +4,8 @@ export type * from './agent-notifier.js';
 export * from './commands.js';
 export * from './delivery-sweeper.js';
 export * from './file-sends.js';
+export * from './file-send-input.js';
+export * from './file-send-status.js';
 export * from './instances.js';
 export * from './invocation-status.js';
 export * from './invocations.js';
