@@ -22,6 +22,8 @@ import { SystemPower, TaskEngine, posixRunAs, windowsRunAs, type RunAsPort } fro
 import { Scheduler, systemClock } from './scheduler/index.js';
 import { FileSender } from './files/index.js';
 import { SelfUpdate } from './update/index.js';
+import { createPluginSupervisor } from './plugins/index.js';
+import { createSessionManager } from './session/index.js';
 
 export interface RunAgentOptions {
   config: AgentConfig;
@@ -138,8 +140,14 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
     const scheduler = new Scheduler({ pool: engine, log, clock: systemClock });
     engine.usePeriodic(scheduler);
     engine.useFiles(new FileSender({ log }));
+    const sessions = createSessionManager({ host, http, log, config, containment });
+    engine.useSessions((entries) => sessions.startEntries(entries));
     let fetchingEnabled = false;
     const onKick = (kick: Kick): 'accept' | 'reject' => {
+      if (kick.type === 'session') {
+        sessions.onKick(kick); // no fetch involved: sessions start before startup has finished too
+        return 'accept';
+      }
       if (!fetchingEnabled) {
         return 'accept';
       } // the startup fetch picks these up
@@ -159,7 +167,6 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
           log.info('kick not acted on', { kick: kick.type, action: kick.action });
           break;
         case 'noop':
-        case 'session':
           log.info('kick not acted on', { kick: kick.type });
           break;
       }
@@ -199,7 +206,9 @@ export async function runAgent(o: RunAgentOptions): Promise<ExitCode> {
       serverReached: () => heartbeat.successCount > 0,
       ...(config.updateIntervalMs ? { intervalMs: config.updateIntervalMs } : {}),
     });
-    await group.start([engine, scheduler, channel, heartbeat, updates]);
+    // Persistent plugins: health scan, heartbeat pull, restart, upgrades (spec/client-features.md §8.5).
+    const plugins = createPluginSupervisor({ ...config.paths, host, http, log });
+    await group.start([engine, scheduler, sessions, channel, heartbeat, updates, plugins]);
     fetchingEnabled = true;
     log.info('Started successfully', { host, coldStart });
     o.onStarted?.();

@@ -10,14 +10,6 @@ import { AGENT_VERSION, ExitCode } from '../agent/shared/index.js';
 
 type Entry = (args: string[]) => Promise<void>;
 
-/** A stock program this version does not implement: says so, and exits 2. */
-const notAvailable =
-  (name: string): Entry =>
-  () => {
-    console.error(`${name}: not available in this version (${AGENT_VERSION}) of Open Cloud Assistant`);
-    process.exit(2);
-  };
-
 const PROGRAMS: Readonly<Record<string, Entry>> = {
   'aliyun-service': async (args) => (await import('./aliyun-service-main.js')).main(args),
   assist_daemon: async (args) => {
@@ -26,7 +18,7 @@ const PROGRAMS: Readonly<Record<string, Entry>> = {
     await import('./assist-daemon.js');
   },
   aliyun_assist_update: async (args) => (await import('./aliyun-assist-update-main.js')).main(args),
-  'acs-plugin-manager': notAvailable('acs-plugin-manager'),
+  'acs-plugin-manager': async (args) => (await import('./acs-plugin-manager-main.js')).main(args),
 };
 
 /** Which program `argv` asks for, and its arguments; undefined when it names none. */

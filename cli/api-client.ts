@@ -80,11 +80,14 @@ export class ApiClient {
     return this.#creds.regionId;
   }
 
-  /** Calls one action; resolves to the response body, or rejects with a CliError (API or NETWORK). */
-  async call<T = Record<string, unknown>>(action: string, params: ApiParams = {}): Promise<T> {
+  /**
+   * Calls one action; resolves to the response body, or rejects with a CliError (API or NETWORK).
+   * `version`: the API version of the action (default the ECS one).
+   */
+  async call<T = Record<string, unknown>>(action: string, params: ApiParams = {}, version?: string): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.#once(action, params)) as T;
+        return (await this.#once(action, params, version)) as T;
       } catch (e) {
         const retry = e instanceof CliError && e.retryable && READ_ONLY.test(action) && attempt < RETRIES;
         if (!retry) {
@@ -100,10 +103,11 @@ export class ApiClient {
     this.#agent.destroy();
   }
 
-  async #once(action: string, params: ApiParams): Promise<unknown> {
+  async #once(action: string, params: ApiParams, version: string | undefined): Promise<unknown> {
     const signed = signRequest({
       method: 'POST',
       action,
+      ...(version !== undefined ? { version } : {}),
       accessKeyId: this.#creds.accessKeyId,
       accessKeySecret: this.#creds.accessKeySecret,
       params: { RegionId: this.#creds.regionId, ...flattenParams(params) },

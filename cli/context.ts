@@ -41,6 +41,13 @@ export class Context {
     return this.#api;
   }
 
+  /** The CA PEM the API client trusts (for other connections to the control plane: session sockets). */
+  caPem(a: GlobalArgs): string | undefined {
+    const flags: CredentialFlags = { profile: a.profile, endpoint: a.endpoint, region: a.region, caFile: a.caFile };
+    const creds = resolveCredentials(flags, this.io.env, readProfileFile(configPath(this.io.env, this.io.homeDir)));
+    return creds.caFile ? this.#readCa(creds.caFile) : undefined;
+  }
+
   /** A path given on the command line, relative to the working directory. */
   path(p: string): string {
     return resolve(this.io.cwd, p);

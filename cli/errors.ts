@@ -76,6 +76,10 @@ const HINTS: [prefix: string, hint: string][] = [
   ['CmdParam', 'custom parameters are written {{name}} and given with --param name=value'],
   ['InvalidParameter.Parameters', 'give one --param name=value for each {{name}} in the script, and no others'],
   ['Parameter.Disabled', 'parameters need --enable-parameter on the saved command'],
+  [
+    'Forbidden.RAM',
+    "the key's RAM user has no policy allowing this: an administrator can check `assist ram policy list --user NAME`",
+  ],
   ['Throttling', 'the control plane is busy: retry in a moment'],
   ['InternalError', 'the control plane failed: see its log for the RequestId'],
 ];

@@ -2,13 +2,19 @@
 // codes in one place. bin/assist.ts passes argv and the process's streams, and exits with the result.
 import yargs from 'yargs';
 import { activationCommand } from './commands/activation.js';
+import { auditCommand } from './commands/audit.js';
 import { commandsCommand } from './commands/commands.js';
 import { configureCommand } from './commands/configure.js';
 import { instancesCommand } from './commands/instances.js';
+import { paramCommand } from './commands/param.js';
+import { pluginCommand } from './commands/plugin.js';
 import { invokeCommand } from './commands/invoke.js';
 import { resultsCommand } from './commands/results.js';
 import { runCommand } from './commands/run.js';
+import { portForwardCommand } from './commands/port-forward.js';
+import { ramCommand } from './commands/ram.js';
 import { sendFileCommand } from './commands/send-file.js';
+import { sessionCommand } from './commands/session.js';
 import { stopCommand } from './commands/stop.js';
 import { Context } from './context.js';
 import { describeError, EXIT, exitCodeOf, isCliError, usageError, type ExitCode } from './errors.js';
@@ -52,7 +58,13 @@ function parser(args: string[], ctx: Context) {
     sendFileCommand,
     instancesCommand,
     activationCommand,
+    paramCommand,
+    pluginCommand,
     configureCommand,
+    ramCommand,
+    auditCommand,
+    sessionCommand,
+    portForwardCommand,
   ]) {
     y = add(y, ctx);
   }

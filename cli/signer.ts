@@ -38,6 +38,8 @@ export interface SignInput {
   params: Record<string, string>;
   at?: Date;
   nonce?: string;
+  /** The API version (default the ECS one, 2014-05-26; the parameter store's is 2019-06-01). */
+  version?: string;
 }
 
 /** All parameters of a signed request: the business ones, the protocol ones and Signature. */
@@ -45,7 +47,7 @@ export function signRequest(input: SignInput): Record<string, string> {
   const all: Record<string, string> = {
     ...input.params,
     Action: input.action,
-    Version: API_VERSION,
+    Version: input.version ?? API_VERSION,
     Format: 'JSON',
     AccessKeyId: input.accessKeyId,
     SignatureMethod: 'HMAC-SHA1',

@@ -9,12 +9,15 @@ import {
   NotifyGateway,
   refuseUpgrade,
   UpdateCatalog,
+  pluginPackageRoutes,
   updateFileRoutes,
 } from './agent-api/index.js';
+import { AccessControl, AuditTrail, plainIp, RamDirectory } from './access/index.js';
 import { joinFleet } from './cluster/index.js';
+import { Recorder, SessionRelay, CLIENT_SESSION_PATH, DEFAULT_RECORDING_MAX_BYTES } from './session-relay/index.js';
 import { consoleRoutes } from './console/index.js';
 import { packageRoutes, renderInstallScripts, type Activation } from './install/index.js';
-import { openApiRoutes } from './openapi/index.js';
+import { oosParameterNames, openApiRoutes } from './openapi/index.js';
 import {
   AccessKeyService,
   ActivationService,
@@ -25,8 +28,12 @@ import {
   FileSendService,
   InstanceService,
   InvocationService,
+  ParameterService,
+  PluginService,
   RequestIdLedger,
+  SessionService,
   type InvocationLimits,
+  type SessionOptions,
 } from './services/index.js';
 import { createServerLogger, SecretBox, type Log } from './shared/index.js';
 import { openStore, runOnce, type Db } from './store/index.js';
@@ -68,6 +75,8 @@ export interface ServerOptions {
   deliveryTimeoutMs?: number;
   /** The value of `{{ACS::AccountId}}` in scripts (default `local`). */
   accountId?: string;
+  /** Audit events older than this many days are purged (default 90). */
+  auditRetentionDays?: number;
   heartbeatIntervalMs?: number;
   /** The console's static files; next to this module by default (the build copies them to dist/). */
   consoleAssetsDir?: string;
@@ -83,6 +92,14 @@ export interface ServerOptions {
    * the newest one newer than the agent, served under /assist/updates/ (docs/operations.md).
    */
   updatesDir?: string;
+  /**
+   * `https://host:port` other nodes of a cluster reach this node at, to bridge a session whose
+   * client and agent landed on different nodes (default: the listening address, or this machine's
+   * name when listening on all addresses; it must be a name in the server certificate).
+   */
+  nodeUrl?: string;
+  /** Session Manager: token lifetime, agent flow limit, and recording (off by default, docs/sessions.md). */
+  sessions?: Partial<SessionOptions> & { record?: boolean; recordingRetentionDays?: number };
 }
 
 export interface ControlPlane {
@@ -91,11 +108,19 @@ export interface ControlPlane {
   nodeId: string;
   db: Db;
   keys: AccessKeyService;
+  /** RAM users, keys and policies; the authorizer; the audit trail. */
+  ram: RamDirectory;
+  access: AccessControl;
+  audit: AuditTrail;
   activations: ActivationService;
   instances: InstanceService;
   invocations: InvocationService;
   commands: CommandService;
   files: FileSendService;
+  parameters: ParameterService;
+  plugins: PluginService;
+  sessions: SessionService;
+  relay: SessionRelay;
   gateway: NotifyGateway;
   tls: TlsMaterial;
   log: Log;
@@ -118,7 +143,9 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
   const db = await openStore(o.database ?? join(o.dataDir, 'assist.db'), {
     onPoolError: (e) => log.warn('store connection lost', { err: e.message }),
   });
-  const keys = await AccessKeyService.load(db, SecretBox.fromFile(join(o.dataDir, 'master.key')));
+  const box = SecretBox.fromFile(join(o.dataDir, 'master.key'));
+  const keys = await AccessKeyService.load(db, box);
+  const parameters = new ParameterService(db, box);
 
   // The gateway needs the instance service to authenticate, and services need the gateway to kick:
   // the authenticator takes a lookup function, which breaks the cycle.
@@ -137,14 +164,60 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
   const instances: InstanceService = new InstanceService(db, fleet.notifier);
   const activations = new ActivationService(db, regionId);
   const limits: InvocationLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const invocations = new InvocationService(db, fleet.notifier, regionId, limits, {
-    accountId: o.accountId ?? DEFAULT_INVOCATION_OPTIONS.accountId,
-    deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
-  });
+  const invocations = new InvocationService(
+    db,
+    fleet.notifier,
+    regionId,
+    limits,
+    {
+      accountId: o.accountId ?? DEFAULT_INVOCATION_OPTIONS.accountId,
+      deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
+    },
+    parameters,
+  );
   const commands = new CommandService(db, regionId, limits);
+  const ram = new RamDirectory(db, keys);
+  const access = new AccessControl(db, ram, {
+    regionId,
+    accountId: o.accountId ?? DEFAULT_INVOCATION_OPTIONS.accountId,
+  });
+  access.useOosParameterNames(oosParameterNames);
+  await access.reload();
+  const audit = new AuditTrail(db, { retentionDays: o.auditRetentionDays ?? 90 });
+  audit.onError = (what, e) => log.error(what, { err: String((e as Error)?.stack ?? e) });
   const files = new FileSendService(db, fleet.notifier, regionId, {
     maxInstancesPerCall: limits.maxInstancesPerCall,
     deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_INVOCATION_OPTIONS.deliveryTimeoutMs,
+  });
+  const plugins = new PluginService(db);
+  const sessions = new SessionService(db, fleet.notifier, { ...o.sessions, dataDir: o.dataDir });
+  sessions.onAudit = (e) => {
+    const userName = access.identityOf(e.accessKeyId).userName;
+    audit.record({
+      time: e.nowMs,
+      requestId: '',
+      identityType: userName === null ? 'Account' : 'RAMUser',
+      userName: userName ?? '',
+      accessKeyId: e.accessKeyId,
+      action: e.action,
+      resources: [access.ecsArn('instance', e.instanceId), access.ecsArn('session', e.sessionId)],
+      sourceIp: plainIp(e.sourceIp),
+      result: e.result,
+    });
+  };
+  const relay = new SessionRelay({
+    sessions,
+    auth,
+    log,
+    ...(o.sessions?.record
+      ? {
+          recorder: new Recorder({
+            dir: join(o.dataDir, 'sessions'),
+            retentionMs: (o.sessions.recordingRetentionDays ?? 30) * 24 * 3600_000,
+            maxBytes: DEFAULT_RECORDING_MAX_BYTES,
+          }),
+        }
+      : {}),
   });
   const sweeper = new DeliverySweeper(invocations, log, { files, exclusive: (name, job) => runOnce(db, name, job) });
 
@@ -167,11 +240,19 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
   await app.register(
     openApiRoutes({
       keys,
+      access,
+      ram,
+      audit,
       activations,
       instances,
       invocations,
       commands,
       files,
+      parameters,
+      plugins,
+      sessions,
+      sessionUrl: (id, token) =>
+        `wss://${publicHost ?? 'localhost'}${CLIENT_SESSION_PATH}?sessionId=${id}&token=${token}`,
       log,
       hostId: hostname(),
       ...(installScripts ? { installScripts } : {}),
@@ -186,6 +267,8 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
       invocations,
       files,
       gateway,
+      sessions,
+      plugins,
       log,
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? 60_000,
       regionId,
@@ -195,8 +278,9 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
   if (updates) {
     await app.register(updateFileRoutes(updates));
   }
+  await app.register(pluginPackageRoutes(plugins));
   app.server.on('upgrade', (req, socket, head: Buffer) => {
-    if (!gateway.handleUpgrade(req, socket, head)) {
+    if (!gateway.handleUpgrade(req, socket, head) && !relay.handleUpgrade(req, socket, head)) {
       refuseUpgrade(req, socket);
     }
   });
@@ -206,11 +290,18 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     nodeId: fleet.nodeId,
     db,
     keys,
+    ram,
+    access,
+    audit,
     activations,
     instances,
     invocations,
     commands,
     files,
+    parameters,
+    plugins,
+    sessions,
+    relay,
     gateway,
     tls,
     log,
@@ -225,8 +316,14 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       // A wildcard address is no place to connect to: the machine's name is (a certificate SAN).
       publicHost ??= `${['0.0.0.0', '::'].includes(addr.address) ? hostname() : host}:${addr.port}`;
+      relay.setNode(
+        o.nodeUrl ?? `https://${['0.0.0.0', '::'].includes(addr.address) ? hostname() : host}:${addr.port}`,
+        tls.caCert,
+      );
       await fleet.start();
       sweeper.start();
+      audit.start();
+      relay.start();
       requestIds.start(REQUEST_ID_PURGE_MS, (e) =>
         log.error('request id purge failed', { err: String((e as Error)?.stack ?? e) }),
       );
@@ -237,8 +334,11 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
       await sweeper.stop();
       await requestIds.stop();
       await fleet.stop();
+      await relay.close();
       gateway.close();
       await app.close();
+      // After the last call: its event is written before the store closes.
+      await audit.stop();
       await db.destroy();
     },
   };

@@ -82,6 +82,12 @@ export interface RunTask {
   enableParameter: boolean;
   builtInParameter: Record<string, string>;
   creationTime: number;
+  /**
+   * An extension of this control plane (a stock agent ignores it): the content holds values of
+   * parameter-store secrets (`{{oos-secret:…}}`), so the agent keeps no copy of it once the run
+   * ends, as the stock agent does with scripts that name `oos-secret`.
+   */
+  secretContent?: boolean;
 }
 
 export interface OutputOptions {
@@ -129,6 +135,9 @@ function readRunTask(v: unknown, where: string, errors: string[]): RunTask {
     builtInParameter: r.strMap('builtInParameter'),
     creationTime: r.int('creationTime'),
   };
+  if (r.bool('secretContent')) {
+    task.secretContent = true;
+  }
   errors.push(...r.errors);
   return task;
 }

@@ -3,23 +3,25 @@
 // without a build step (and under a strict CSP: one same-origin script, nothing inline).
 // Run after editing the console:   npx tsx scripts/build-console.ts
 // scripts/build-console.test.ts fails while the committed bundle is stale.
-import { realpathSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import { format } from 'prettier';
+import { format, resolveConfig } from 'prettier';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const CONSOLE_ENTRY = 'control-plane/console/app/main.ts';
 export const CONSOLE_BUNDLE = join(ROOT, 'control-plane/console/assets/app.generated.js');
+const XTERM_CSS = join(ROOT, 'control-plane/console/assets/xterm.css');
 
 /**
- * The console imports the schedule functions through protocol/index.ts (the module boundary), but
- * the rest of protocol/ is Node code (node:crypto): the browser bundle takes only protocol/schedule.
+ * The console imports the schedule functions and the session client frames through
+ * protocol/index.ts (the module boundary), but the rest of protocol/ is Node code (node:crypto):
+ * the browser bundle takes only protocol/browser.ts.
  */
 const scheduleOnly: Plugin = {
   name: 'protocol-schedule-only',
   setup(b) {
-    b.onResolve({ filter: /\/protocol\/index\.js$/ }, () => ({ path: join(ROOT, 'protocol/schedule/index.ts') }));
+    b.onResolve({ filter: /\/protocol\/index\.js$/ }, () => ({ path: join(ROOT, 'protocol/browser.ts') }));
   },
 };
 
@@ -47,5 +49,9 @@ const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) ==
 if (isMain) {
   const text = await bundleConsole();
   writeFileSync(CONSOLE_BUNDLE, text);
+  // The terminal's stylesheet, served next to the bundle (the console loads files of its own origin
+  // only), formatted like every committed file.
+  const css = readFileSync(join(ROOT, 'node_modules/@xterm/xterm/css/xterm.css'), 'utf8');
+  writeFileSync(XTERM_CSS, await format(css, { ...(await resolveConfig(XTERM_CSS)), filepath: XTERM_CSS }));
   console.log(`build-console: ${relative(process.cwd(), CONSOLE_BUNDLE)} (${Buffer.byteLength(text)} bytes)`);
 }

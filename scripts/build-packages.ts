@@ -3,7 +3,8 @@
 //   dist/packages/aliyun_assist-<v>-1.<arch>.rpm   rpmbuild
 //   dist/packages/<v>_update.zip                   the update package: <v>/… plus <v>/update_install
 // Each installs /usr/local/share/aliyun-assist/<v>/{aliyun-service, aliyun_assist_update →,
-// acs-plugin-manager →}, /usr/local/share/assist-daemon/assist_daemon →, /usr/sbin links and the
+// acs-plugin-manager →, node_modules/node-pty/ (the terminals' addon, scripts/node-pty-files.ts)},
+// /usr/local/share/assist-daemon/assist_daemon →, /usr/sbin links and the
 // systemd units aliyun.service and assist_daemon.service (rendered by installer/ from
 // service-units/); the maintainer scripts are packaging/scripts/. See docs/packaging.md.
 // Usage: scripts/build-packages [--skip-sea]   (--skip-sea: reuse dist/sea/aliyun-assist)
@@ -30,6 +31,7 @@ import { promisify } from 'node:util';
 import { AGENT_VERSION } from '../agent/shared/version.js';
 import { renderServiceFiles, serviceLayout } from '../installer/index.js';
 import { buildSea } from './build-sea.js';
+import { shipNodePty } from './node-pty-files.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -99,7 +101,10 @@ function writeExecutable(path: string, text: string): void {
   chmodSync(path, 0o755);
 }
 
-/** The version directory as shipped: binary, its links, update_install, the units for update_install. */
+/**
+ * The version directory as shipped: binary, its links, node-pty (which the binary loads from its
+ * own directory), update_install, the units for update_install.
+ */
 function layVersionDir(dir: string, binary: string, version: string): void {
   mkdirSync(join(dir, 'init'), { recursive: true });
   // A copy, not a hard link: tar refuses a file whose link count changes while it reads it, and
@@ -109,6 +114,7 @@ function layVersionDir(dir: string, binary: string, version: string): void {
   for (const name of LAYOUT.versionLinks) {
     symlinkSync('aliyun-service', join(dir, name));
   }
+  shipNodePty(dir);
   writeExecutable(join(dir, 'update_install'), readFileSync(join(PKG, 'update_install'), 'utf8'));
   for (const unit of systemdUnits(version)) {
     writeFileSync(join(dir, 'init', unit.name), unit.content, { mode: 0o644 });

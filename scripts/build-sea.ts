@@ -3,7 +3,8 @@
 //   dist/sea/aliyun-assist.cjs (multicall bundle) → dist/sea/sea-config.json → node --experimental-sea-config
 //   → copy of this node binary, stripped → postject NODE_SEA_BLOB → dist/sea/aliyun-assist
 // plus links named after the programs it serves (aliyun-service, assist_daemon, aliyun_assist_update,
-// acs-plugin-manager), which it dispatches on (bin/multicall.ts).
+// acs-plugin-manager), which it dispatches on (bin/multicall.ts), and node-pty for the terminals
+// in dist/sea/node_modules/node-pty (scripts/node-pty-files.ts).
 // Usage: npx tsx scripts/build-sea.ts
 import { execFileSync } from 'node:child_process';
 import {
@@ -19,6 +20,7 @@ import {
 import { join, relative, resolve } from 'node:path';
 import { AGENT_VERSION } from '../agent/shared/version.js';
 import { bundleMulticall } from './build.js';
+import { shipNodePty } from './node-pty-files.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** The fuse every Node 20 binary carries; postject flips it to tell node a blob is present. */
@@ -87,6 +89,8 @@ export async function buildSea(outDir = join(ROOT, 'dist', 'sea')): Promise<SeaB
     symlinkSync('aliyun-assist', link);
     return link;
   });
+  // A native addon cannot be embedded: the agent loads it from beside the executable.
+  shipNodePty(outDir);
   return { binary, links, version: AGENT_VERSION, bytes: statSync(binary).size, ms: Date.now() - started };
 }
 

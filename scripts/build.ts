@@ -4,10 +4,12 @@
 //                            one file that needs nothing outside itself; the single binary's main
 //                            script (scripts/build-sea.ts)
 //   dist/assist.cjs          the operator CLI (bin/assist.ts), no externals
+//   dist/plugins/*.zip       the repo's own plugins (scripts/build-plugins.ts)
 // better-sqlite3 (native) and ws's optional native helpers stay external in the first two.
 import { chmodSync, cpSync, realpathSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { buildPlugins } from './build-plugins.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -115,6 +117,7 @@ if (isEntry) {
     ...(await bundleAgentAndServer()),
     relative(ROOT, await bundleMulticall()),
     relative(ROOT, await bundleCli()),
+    ...buildPlugins(),
   ];
   console.log(`build: ${outputs.join(', ')} in ${Date.now() - started} ms`);
 }

@@ -31,4 +31,23 @@ describe('loadAgentConfig', () => {
       (e: unknown) => isAgentError(e) && e.code === 'CONFIG_INVALID' && (e.details['issues'] as string[]).length === 3,
     );
   });
+  it('reads the Session Manager limits and the sudo switch', () => {
+    const d = loadAgentConfig({}, {});
+    assert.equal(d.sessionIdleMs, 180_000);
+    assert.equal(d.sessionMaxMs, 3 * 3600_000);
+    assert.equal(d.sessionUserSudo, true);
+    const c = loadAgentConfig(
+      {},
+      {
+        ALIYUN_ASSIST_SESSION_IDLE_MS: '1500',
+        ALIYUN_ASSIST_SESSION_MAX_MS: '60000',
+        ALIYUN_ASSIST_SESSION_USER_SUDO: 'False',
+      },
+    );
+    assert.deepEqual([c.sessionIdleMs, c.sessionMaxMs, c.sessionUserSudo], [1500, 60_000, false]);
+    assert.throws(
+      () => loadAgentConfig({}, { ALIYUN_ASSIST_SESSION_IDLE_MS: '5s', ALIYUN_ASSIST_SESSION_USER_SUDO: 'no' }),
+      (e: unknown) => isAgentError(e) && (e.details['issues'] as string[]).length === 2,
+    );
+  });
 });

@@ -33,6 +33,11 @@ export interface AgentConfig {
   bootMarkerDir: string | undefined;
   /** Between update checks (ALIYUN_ASSIST_UPDATE_INTERVAL_MS); default (undefined): the stock 30 minutes. */
   updateIntervalMs: number | undefined;
+  /** Session Manager: idle limit (ALIYUN_ASSIST_SESSION_IDLE_MS, stock 180 s) and hard limit (…_MAX_MS, stock 3 h). */
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  /** Whether `ecs-assist-user` gets passwordless sudo, as stock (ALIYUN_ASSIST_SESSION_USER_SUDO=false turns it off). */
+  sessionUserSudo: boolean;
 }
 
 const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
@@ -77,6 +82,12 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
   if (updateIntervalMs !== undefined && !(Number.isInteger(updateIntervalMs) && updateIntervalMs >= 100)) {
     issues.push('ALIYUN_ASSIST_UPDATE_INTERVAL_MS must be an integer >= 100');
   }
+  const sessionIdleMs = positiveMs(env, 'ALIYUN_ASSIST_SESSION_IDLE_MS', 180_000, issues);
+  const sessionMaxMs = positiveMs(env, 'ALIYUN_ASSIST_SESSION_MAX_MS', 3 * 3600_000, issues);
+  const sudo = nonEmpty(env['ALIYUN_ASSIST_SESSION_USER_SUDO'])?.toLowerCase() ?? 'true';
+  if (sudo !== 'true' && sudo !== 'false') {
+    issues.push('ALIYUN_ASSIST_SESSION_USER_SUDO must be true or false');
+  }
   if (issues.length > 0) {
     throw new AgentError('CONFIG_INVALID', `invalid configuration: ${issues.join('; ')}`, { details: { issues } });
   }
@@ -91,9 +102,30 @@ export function loadAgentConfig(flags: AgentFlags, env: Readonly<Record<string, 
     heartbeatIntervalMs,
     bootMarkerDir,
     updateIntervalMs,
+    sessionIdleMs,
+    sessionMaxMs,
+    sessionUserSudo: sudo !== 'false',
   };
   return Object.freeze(config);
 }
 
 const nonEmpty = (s: string | undefined): string | undefined =>
   s === undefined || s.trim() === '' ? undefined : s.trim();
+
+/** An optional duration in ms (an integer >= 100), or its default. */
+function positiveMs(
+  env: Readonly<Record<string, string | undefined>>,
+  key: string,
+  fallback: number,
+  issues: string[],
+): number {
+  const raw = nonEmpty(env[key]);
+  if (raw === undefined) {
+    return fallback;
+  }
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= 100)) {
+    issues.push(`${key} must be an integer >= 100`);
+  }
+  return n;
+}

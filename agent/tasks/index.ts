@@ -11,7 +11,17 @@ export {
   type TaskEngineOptions,
 } from './task-engine.js';
 export { SystemPower, powerActionFor, powerCommands, type PowerAction, type PowerPort } from './power.js';
-export { defaultRunAs, posixRunAs, windowsRunAs, type RunAsPort, type TaskUser } from './run-as-user.js';
+export {
+  defaultRunAs,
+  lookupUser,
+  posixRunAs,
+  spawnIdentity,
+  taskEnv,
+  UserLookupError,
+  windowsRunAs,
+  type RunAsPort,
+  type TaskUser,
+} from './run-as-user.js';
 export { INSTANCE_RESTARTED_CODE, INSTANCE_RESTARTED_DESC } from './running-journal.js';
 export { PERIODIC_REPEATS, type RunSummary } from './task-runner.js';
 export { type SendFilePort } from './file-tasks.js';

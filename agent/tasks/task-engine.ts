@@ -92,6 +92,8 @@ export class TaskEngine implements Service {
   #periodic: PeriodicPort | undefined;
   /** Where `file` entries go (agent/files). */
   #files: SendFilePort | undefined;
+  /** Where `session` entries go (agent/session). */
+  #sessions: ((entries: readonly unknown[]) => void) | undefined;
 
   constructor(o: TaskEngineOptions) {
     this.#o = o;
@@ -118,6 +120,11 @@ export class TaskEngine implements Service {
   /** Sends `file` entries to the file sender (set once, before the first fetch). */
   useFiles(port: SendFilePort): void {
     this.#files = port;
+  }
+
+  /** Starts the task list's `session` entries (§5.2: after the files, asynchronously). */
+  useSessions(start: (entries: readonly unknown[]) => void): void {
+    this.#sessions = start;
   }
 
   /** Tasks whose process is being prepared or runs. */
@@ -261,7 +268,10 @@ export class TaskEngine implements Service {
   }
 
   #dispatch(list: TaskListResponse): void {
-    const unsupported = { session: list.session.length, test: list.test.length };
+    if (list.session.length > 0 && this.#sessions) {
+      this.#sessions(list.session);
+    }
+    const unsupported = { session: this.#sessions ? 0 : list.session.length, test: list.test.length };
     if (unsupported.session + unsupported.test > 0) {
       this.#log.warn('task list entries not supported yet', unsupported);
     }

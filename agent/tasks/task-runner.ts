@@ -104,6 +104,8 @@ export class TaskRun {
   readonly #abort = new AbortController();
   readonly #acct: OutputAccounting;
   readonly #inFlight = new Set<Promise<void>>();
+  /** The script file of this run, once written. */
+  #scriptPath: string | undefined;
   /** Set by cancel(): from then on this run reports nothing. */
   #silenced = false;
   #startedAt: number | undefined;
@@ -221,6 +223,9 @@ export class TaskRun {
     );
     const outcome = await running.outcome;
     clearInterval(this.#ticker);
+    if (task.secretContent) {
+      await this.#wipeScript();
+    }
     if (this.#silenced) {
       return;
     }
@@ -388,6 +393,7 @@ export class TaskRun {
       throw new PrepareError(...values(taskError('ExecuteScriptFailed', -7, refusal.code, refusal.refused, platform)));
     }
     const path = await this.#writeScript(type, user);
+    this.#scriptPath = path;
     const sc = scriptCommand(type, type === 'RunShellScript' ? shellQuote(path) : path, platform);
     const target = { command: sc.command, args: sc.args };
     if (!asOther) {
@@ -398,6 +404,39 @@ export class TaskRun {
     } catch (e) {
       throw new PrepareError(
         ...values(taskError('ExecuteScriptFailed', -7, undefined, ensureError(e).message, platform)),
+      );
+    }
+  }
+
+  /**
+   * Empties the script of a run whose content held parameter-store secrets. The file itself stays:
+   * it is what refuses a second delivery of a one-shot task (ScriptFileExisted).
+   */
+  async #wipeScript(): Promise<void> {
+    if (this.#scriptPath === undefined) {
+      return;
+    }
+    try {
+      const fh = await open(this.#scriptPath, fsConstants.O_WRONLY | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW);
+      await fh.close();
+    } catch (e) {
+      this.#ctx.log.warn('secret script not emptied', { err: ensureError(e).message });
+    }
+  }
+
+  /** Writes a periodic task's script again (it was emptied after the previous run). */
+  async #rewriteScript(path: string, text: string): Promise<void> {
+    try {
+      const fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW);
+      try {
+        await fh.writeFile(text, 'utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new PrepareError(
+        ...values(taskError('SaveScriptFileFailed', -4, err.code, err.message, this.#ctx.platform)),
       );
     }
   }
@@ -437,6 +476,9 @@ export class TaskRun {
       if (err.code === 'EEXIST') {
         // EveryReboot and periodic tasks re-use their file without rewriting it; one-shot tasks are refused.
         if (this.#entry.repeat === 'EveryReboot' || PERIODIC_REPEATS.has(this.#entry.repeat)) {
+          if (task.secretContent) {
+            await this.#rewriteScript(path, text); // emptied after its last run (#wipeScript)
+          }
           return path;
         }
         throw new PrepareError('-9', `ScriptFileExisted: ${path}`);

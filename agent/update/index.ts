@@ -17,3 +17,5 @@ export {
 } from './updater-config.js';
 export { runUpdater, type UpdateOutcome, type UpdaterOptions } from './updater.js';
 export { activeVersion, installedVersions } from './versions.js';
+export { extractZip, UnsafeZipError } from './safe-unzip.js';
+export { downloadPackage, type Downloaded } from './download.js';

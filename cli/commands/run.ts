@@ -69,7 +69,8 @@ async function run(ctx: Context, a: RunArgs): Promise<void> {
     Username: a.user,
     Timeout: a.timeout,
     WorkingDir: a.workdir,
-    EnableParameter: parameters !== undefined,
+    // Parameter-store references ({{oos:…}}, {{oos-secret:…}}) resolve only with parameters enabled.
+    EnableParameter: parameters !== undefined || /\{\{\s*oos(-secret)?\s*:/.test(script),
     Parameters: parameters,
     // RunCommand is not read-only, so the client never retries it; the token still guards a proxy's retry.
     ClientToken: randomUUID(),

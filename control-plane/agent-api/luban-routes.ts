@@ -17,10 +17,14 @@ import {
   type FileSendService,
   type InstanceService,
   type InvocationService,
+  type PluginService,
+  type SessionService,
 } from '../services/index.js';
 import type { HybridAuthenticator } from './hybrid-auth.js';
 import type { NotifyGateway } from './notify-gateway.js';
+import { pluginLubanRoutes } from './plugin-routes.js';
 import type { UpdateCatalog } from './update-catalog.js';
+import { sessionRoutes } from './session-routes.js';
 import { unofferedRoutes } from './unoffered-routes.js';
 import { answerUpdateCheck } from './update-routes.js';
 
@@ -31,6 +35,10 @@ export interface LubanDeps {
   invocations: InvocationService;
   files: FileSendService;
   gateway: NotifyGateway;
+  /** Session Manager (session/list, session/status). */
+  sessions: SessionService;
+  /** The plugin catalogue and instance plugin statuses (plugin list, report_status, update_check). */
+  plugins: PluginService;
   log: Log;
   heartbeatIntervalMs: number;
   /** Agent update packages; without it update_check always answers need_update 0. */
@@ -172,6 +180,8 @@ export function lubanRoutes(deps: LubanDeps) {
     });
     app.post(LubanPath.metrics, async () => ({ code: 200 }));
     app.post(LubanPath.clientReport, async () => ({ code: 200 }));
+    sessionRoutes(app, authed, deps.sessions, deps.log);
+    pluginLubanRoutes(app, authed, deps.plugins, deps.log);
     unofferedRoutes(app, authed, deps.regionId);
   };
 }

@@ -1,5 +1,5 @@
 // Luban endpoints of features this control plane does not offer (spec/luban-protocol.md §3):
-// sessions, plugins, the state manager and inventory. Each answers the way the stock agent reads
+// the state manager and inventory. Each answers the way the stock agent reads
 // "nothing here" and carries on (or backs off), never with a 404, which it logs as an error every
 // time it calls (the state manager calls every 30 minutes).
 import type { IncomingMessage } from 'node:http';
@@ -15,7 +15,6 @@ const STATE_MANAGER_OFF = {
   errCode: 'ServiceNotSupported',
   errMsg: 'the state manager is not offered by this control plane',
 };
-const NO_SESSIONS = 'Session Manager is not offered by this control plane';
 
 export function unofferedRoutes(app: FastifyInstance, authed: Authed, regionId: string): void {
   /** A signed POST answered with `body(instanceId)`. */
@@ -28,35 +27,9 @@ export function unofferedRoutes(app: FastifyInstance, authed: Authed, regionId: 
   // Classic-network ECS discovery (§2.3): the caller's region as plain text, no newline.
   app.get(LubanPath.classicRegionId, async (_req, reply) => reply.type('text/plain').send(regionId));
 
-  // Sessions: an empty task collection, and a status report taken and ignored. No session ever
-  // exists, so its data channel (a WebSocket, see refuseUpgrade) is gone; a plain GET of either
-  // socket path is told what it is.
-  signedPost(LubanPath.sessionList, (instanceId) => ({
-    code: 200,
-    instanceId,
-    run: [],
-    stop: [],
-    test: [],
-    file: [],
-    session: [],
-  }));
-  signedPost(LubanPath.sessionStatus, () => ({ code: 200 }));
-  app.get(LubanPath.sessionBackend, async (_req, reply) => reply.code(410).send({ code: 410, errMsg: NO_SESSIONS }));
   app.get(LubanPath.notifyServer, async (_req, reply) =>
     reply.code(426).header('Upgrade', 'websocket').send({ code: 426, errMsg: 'a WebSocket endpoint' }),
   );
-
-  // Plugins (§9.2): none listed, none to update; status reports taken with the stock intervals.
-  signedPost(LubanPath.pluginList, (instanceId) => ({ code: 200, instanceId, pluginList: [] }));
-  signedPost(LubanPath.pluginReportStatus, (instanceId) => ({
-    code: 200,
-    instanceId,
-    scanInterval: 900,
-    pullInterval: 300,
-    refreshInterval: 60,
-    reportType: 0,
-  }));
-  signedPost(LubanPath.pluginUpdateCheck, (instanceId) => ({ code: 200, instanceId, nextInterval: 1800, plugin: [] }));
 
   // State manager and inventory (§10.3): HTTP 200, so the agent reads the body and its errCode.
   for (const path of [
@@ -70,11 +43,9 @@ export function unofferedRoutes(app: FastifyInstance, authed: Authed, regionId: 
 }
 
 /**
- * Answers a WebSocket upgrade no gateway took: 410 on the session data channel (no session ever
- * exists here), 404 elsewhere. A plain HTTP answer: a closed socket would look like a network fault.
+ * Answers a WebSocket upgrade no gateway took with a 404: a plain HTTP answer, since a closed
+ * socket would look like a network fault.
  */
-export function refuseUpgrade(req: IncomingMessage, socket: Duplex): void {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
-  const status = path === LubanPath.sessionBackend ? '410 Gone' : '404 Not Found';
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+export function refuseUpgrade(_req: IncomingMessage, socket: Duplex): void {
+  socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 }

@@ -5,13 +5,15 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /**
- * On every response under /console: the page loads only its own files, and no other site may
+ * On every response under /console: the page loads only its own files (styles may also be inline:
+ * the terminal, xterm.js's DOM renderer, sizes its character grid and colours cells through
+ * <style> elements and style attributes; scripts stay same-origin only), and no other site may
  * frame it (clickjacking: a framed console could be tricked into clicks that run commands) or
  * have a response sniffed into another type.
  */
 const SECURITY_HEADERS = {
   'Content-Security-Policy':
-    "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; " +
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; " +
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
@@ -21,6 +23,7 @@ const TYPES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.generated.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'xterm.css': 'text/css; charset=utf-8',
 };
 
 export function consoleRoutes(assetsDir: string) {

@@ -6,9 +6,15 @@ import {
   type FileSendService,
   type InstanceService,
   type InvocationService,
+  type PluginService,
+  type SessionService,
 } from '../services/index.js';
+import type { AccessControl, AuditTrail, RamDirectory } from '../access/index.js';
 import type { Activation, InstallScripts } from '../install/index.js';
 import type { Params } from './params.js';
+import { PLUGIN_ACTIONS } from './plugin-actions.js';
+import { RAM_ACTIONS } from './ram-actions.js';
+import { SESSION_ACTIONS } from './session-actions.js';
 
 export interface ActionDeps {
   activations: ActivationService;
@@ -16,11 +22,20 @@ export interface ActionDeps {
   invocations: InvocationService;
   commands: CommandService;
   files: FileSendService;
+  plugins: PluginService;
+  sessions: SessionService;
+  /** StartTerminalSession's WebSocketUrl for a session and its token. */
+  sessionUrl: (sessionId: string, token: string) => string;
+  /** Access policies and the audit trail (ram-actions.ts). */
+  access: AccessControl;
+  ram: RamDirectory;
+  audit: AuditTrail;
   /** Renders CreateActivation's install scripts; absent when this server serves no packages. */
   installScripts?: (a: Activation) => InstallScripts;
 }
 
-export type Action = (p: Params, deps: ActionDeps) => Promise<Record<string, unknown>>;
+/** `caller`: the AccessKey id that signed the call. */
+export type Action = (p: Params, deps: ActionDeps, caller?: string) => Promise<Record<string, unknown>>;
 
 /**
  * InstanceId.N of DescribeManagedInstances ("Valid values of N: 1 to 50" in the SDK model) and of
@@ -44,6 +59,9 @@ function pick<F extends object>(f: F, p: Params, pairs: readonly (readonly [keyo
 }
 
 export const ACTIONS: Record<string, Action> = {
+  ...SESSION_ACTIONS,
+  ...PLUGIN_ACTIONS,
+  ...RAM_ACTIONS,
   async CreateActivation(p, d) {
     const r = await d.activations.create({
       instanceName: p.str('InstanceName'),

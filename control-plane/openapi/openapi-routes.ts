@@ -2,14 +2,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessKeyService } from '../services/index.js';
 import { ApiError, isApiError, newRequestId, type Log } from '../shared/index.js';
-import { actionNamed, type ActionDeps } from './actions.js';
+import type { ActionDeps } from './actions.js';
+import { routeAction, type OosActionDeps } from './oos-actions.js';
 import { Params } from './params.js';
 import { verifyApiRequest } from './signature.js';
 
 export const API_VERSION = '2014-05-26';
 const NONCE_TTL_MS = 30 * 60_000;
 
-export interface OpenApiDeps extends ActionDeps {
+export interface OpenApiDeps extends ActionDeps, OosActionDeps {
   keys: AccessKeyService;
   log: Log;
   hostId: string;
@@ -31,6 +32,7 @@ export function openApiRoutes(deps: OpenApiDeps) {
 async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyReply) {
   const requestId = newRequestId();
   let action: string | undefined;
+  const audit = deps.audit.begin(requestId, req.ip, Date.now());
   try {
     const now = Date.now();
     const signed = {
@@ -52,7 +54,8 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
       throw new ApiError('SignatureNonceUsed', 'The request signature nonce has been used.');
     }
     action = check.action;
-    const run = actionNamed(action);
+    // Version 2019-06-01 names an OOS (parameter store) action; any other, an ECS one.
+    const run = routeAction(check.version, action);
     if (!run) {
       throw new ApiError(
         'InvalidAction.NotFound',
@@ -64,7 +67,15 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
     if (nul !== undefined) {
       throw new ApiError('InvalidParameter', `The parameter ${nul} contains a NUL character.`);
     }
-    const body = await run(new Params(check.params), deps);
+    // Access policies: account keys pass, a RAM user's key needs its policies' permission.
+    await deps.access.authorize(audit, {
+      accessKeyId: check.accessKeyId,
+      action: action ?? '',
+      params: check.params,
+      nowMs: now,
+    });
+    const body = await run(new Params(check.params), deps, check.accessKeyId);
+    deps.audit.finish(audit, 'Success');
     deps.log.info('api call', { action, accessKeyId: check.accessKeyId, requestId });
     return reply.send({ RequestId: requestId, ...body });
   } catch (e) {
@@ -76,6 +87,7 @@ async function handle(deps: OpenApiDeps, req: FastifyRequest, reply: FastifyRepl
     } else {
       deps.log.info('api call refused', { action, requestId, code: err.code });
     }
+    deps.audit.finish(audit, err.code, err.message, req);
     return reply
       .code(err.status)
       .send({ RequestId: requestId, HostId: deps.hostId, Code: err.code, Message: err.message });

@@ -43,7 +43,11 @@ export class AccessKeyService {
     return true;
   }
 
-  async create(description = ''): Promise<{ accessKeyId: string; accessKeySecret: string }> {
+  /** A new key pair: an account (root) key, or the key of RAM user `userName`. */
+  async create(
+    description = '',
+    userName: string | null = null,
+  ): Promise<{ accessKeyId: string; accessKeySecret: string }> {
     const accessKeyId = newAccessKeyId();
     const accessKeySecret = newAccessKeySecret();
     await this.#db
@@ -54,6 +58,7 @@ export class AccessKeyService {
         description,
         created_at: Date.now(),
         disabled: 0,
+        user_name: userName,
       })
       .execute();
     this.#secrets.set(accessKeyId, accessKeySecret);
@@ -61,6 +66,13 @@ export class AccessKeyService {
   }
 
   lookupSecret = (accessKeyId: string): string | undefined => this.#secrets.get(accessKeyId);
+
+  /** Drops deleted keys from memory (the store rows are gone already). */
+  forget(accessKeyIds: readonly string[]): void {
+    for (const id of accessKeyIds) {
+      this.#secrets.delete(id);
+    }
+  }
 
   /** Records a signature nonce; false when it was already used (a replay). */
   async useNonce(nonce: string, accessKeyId: string, nowMs: number, ttlMs: number): Promise<boolean> {

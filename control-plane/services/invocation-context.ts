@@ -4,6 +4,7 @@
 import type { Db, GroupedTransactions } from '../store/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import type { ExecutionStatus } from './invocation-status.js';
+import type { ParameterSource } from './invocation-parameters.js';
 
 export interface InvocationLimits {
   maxInstancesPerCall: number;
@@ -47,6 +48,8 @@ export interface InvocationContext {
   readonly options: InvocationOptions;
   /** Told of every execution reaching a final status (InvocationService.onEnded). */
   readonly endedListeners: Set<(e: ExecutionEnded) => void>;
+  /** The parameter store `{{oos:…}}` references resolve from; without one, none resolve. */
+  readonly parameters?: ParameterSource;
 }
 
 /** The region part of new command and invocation ids (`cn-hangzhou` → `ha`). */

@@ -4,6 +4,7 @@ import { formatKick } from '../../protocol/index.js';
 import { valuesOf } from '../store/index.js';
 import { ApiError, missing, newId } from '../shared/index.js';
 import { decodeContent, encodeContent, renderScript } from './command-content.js';
+import { checkParameterRefs } from './invocation-parameters.js';
 import { assertCommandQuota } from './commands.js';
 import { decodeStored, regionCode, type InvocationContext } from './invocation-context.js';
 import { announceEnded, countAllMoves, countMoves, type Transition } from './invocation-counters.js';
@@ -222,11 +223,9 @@ export class InvocationControl {
       const template64 = encodeContent(script, this.#ctx.limits.maxContentBase64);
       const enableParameter = input.enableParameter ?? inv.enable_parameter === 1;
       const parameters = input.parameters ?? (JSON.parse(inv.parameters) as Record<string, unknown>);
-      const content64 = encodeContent(
-        renderScript(script, enableParameter, enableParameter ? parameters : (input.parameters ?? {})),
-        this.#ctx.limits.maxContentBase64,
-        'CommandContent with parameters',
-      );
+      const rendered = renderScript(script, enableParameter, enableParameter ? parameters : (input.parameters ?? {}));
+      const content64 = encodeContent(rendered, this.#ctx.limits.maxContentBase64, 'CommandContent with parameters');
+      await checkParameterRefs(this.#ctx, rendered, enableParameter, tx);
       let commandId = inv.command_id;
       if (changesContent) {
         const old = await tx

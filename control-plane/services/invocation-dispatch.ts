@@ -18,6 +18,7 @@ import {
 import { assertCommandQuota, resolveCommand } from './commands.js';
 import { decodeStored, regionCode, type InvocationContext } from './invocation-context.js';
 import { announceEnded } from './invocation-counters.js';
+import { checkParameterRefs } from './invocation-parameters.js';
 import { invocationStatusOf, type StatusCounts } from './invocation-status.js';
 import { isBootTime, resolveSchedule, type ScheduleSettings } from './schedules.js';
 import { saveTags, validateTags, type RawTag, type Tag } from './tags.js';
@@ -102,11 +103,9 @@ export class InvocationDispatch {
     checkDescription(input.description);
     checkUsername(input.username);
     const template64 = encodeContent(script, this.#ctx.limits.maxContentBase64);
-    const content64 = encodeContent(
-      renderScript(script, input.enableParameter, input.parameters),
-      this.#ctx.limits.maxContentBase64,
-      'CommandContent with parameters',
-    );
+    const rendered = renderScript(script, input.enableParameter, input.parameters);
+    const content64 = encodeContent(rendered, this.#ctx.limits.maxContentBase64, 'CommandContent with parameters');
+    await checkParameterRefs(this.#ctx, rendered, input.enableParameter);
     const timeout = checkTimeout(input.timeout);
     const schedule = resolveSchedule(
       { repeatMode: input.repeatMode, frequency: input.frequency, timeoutSeconds: timeout },
@@ -144,11 +143,9 @@ export class InvocationDispatch {
     const instanceIds = this.#checkInstanceList(input.instanceIds);
     const cmd = await resolveCommand(this.#ctx.db, input.commandId);
     const username = checkUsername(input.username ?? cmd.username);
-    const content64 = encodeContent(
-      renderScript(decodeStored(cmd.content64), cmd.enableParameter, input.parameters),
-      this.#ctx.limits.maxContentBase64,
-      'CommandContent with parameters',
-    );
+    const rendered = renderScript(decodeStored(cmd.content64), cmd.enableParameter, input.parameters);
+    const content64 = encodeContent(rendered, this.#ctx.limits.maxContentBase64, 'CommandContent with parameters');
+    await checkParameterRefs(this.#ctx, rendered, cmd.enableParameter);
     const timeout = checkTimeout(input.timeout, cmd.timeout);
     const schedule = resolveSchedule(
       { repeatMode: input.repeatMode, frequency: input.frequency, timeoutSeconds: timeout },

@@ -18,6 +18,7 @@ import {
   type InvocationLimits,
   type InvocationOptions,
 } from './invocation-context.js';
+import type { ParameterSource } from './invocation-parameters.js';
 import { InvocationDispatch, type InvokeCommandInput, type RunCommandInput } from './invocation-dispatch.js';
 import {
   InvocationListings,
@@ -53,6 +54,7 @@ export class InvocationService {
     regionId: string,
     limits: InvocationLimits = DEFAULT_LIMITS,
     options: InvocationOptions = DEFAULT_INVOCATION_OPTIONS,
+    parameters?: ParameterSource,
   ) {
     this.#ctx = {
       db,
@@ -62,6 +64,7 @@ export class InvocationService {
       limits,
       options,
       endedListeners: new Set(),
+      ...(parameters ? { parameters } : {}),
     };
     this.#dispatch = new InvocationDispatch(this.#ctx);
     this.#delivery = new TaskDelivery(this.#ctx);

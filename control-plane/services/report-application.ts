@@ -5,6 +5,7 @@ import type { Report } from '../../protocol/index.js';
 import type { Db, InvocationInstanceTable, InvocationRunTable } from '../store/index.js';
 import type { InvocationContext } from './invocation-context.js';
 import { announceEnded, countMoves, type Transition } from './invocation-counters.js';
+import { secretMaskFor } from './invocation-parameters.js';
 import { isFinal } from './invocation-status.js';
 import { runsSeparately } from './schedules.js';
 
@@ -16,9 +17,16 @@ const INVALID_PARAM_TO_ERROR = new Map([
   ['workingDirectory', 'InvalidWorkingDir'],
 ]);
 
-/** Keeps the last `keep` bytes of output; returns the bytes cut from the head. */
-function appendTail(prev: Buffer, chunk: Buffer, keep: number): { output: Buffer; cut: number } {
-  const all = chunk.length === 0 ? prev : Buffer.concat([prev, chunk]);
+/** Output as stored: secret parameter values masked (invocation-parameters.ts secretMaskFor). */
+type OutputMask = ((output: Buffer) => Buffer) | undefined;
+
+/**
+ * Keeps the last `keep` bytes of output; returns the bytes cut from the head. The mask runs on the
+ * whole kept output plus the new chunk, so a secret split across two reports is masked too.
+ */
+function appendTail(prev: Buffer, chunk: Buffer, keep: number, mask?: OutputMask): { output: Buffer; cut: number } {
+  const joined = chunk.length === 0 ? prev : Buffer.concat([prev, chunk]);
+  const all = mask && chunk.length > 0 ? mask(joined) : joined;
   if (all.length <= keep) {
     return { output: all, cut: 0 };
   }
@@ -80,20 +88,21 @@ export class ReportApplication {
         .selectFrom('invocation_instances as r')
         .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
         .selectAll('r')
-        .select(['i.repeat_mode', 'i.wire_repeat'])
+        .select(['i.repeat_mode', 'i.wire_repeat', 'i.enable_parameter'])
         .where('r.invoke_id', '=', report.taskId)
         .where('r.instance_id', '=', instanceId)
         .executeTakeFirst();
       if (!rec || report.kind === 'verified') {
         return undefined;
       }
+      const mask = body.length > 0 ? await secretMaskFor(this.#ctx, tx, rec) : undefined;
       if (runsSeparately(rec.repeat_mode)) {
-        return this.#applyRunReport(tx, rec, report, body, nowMs);
+        return this.#applyRunReport(tx, rec, report, body, nowMs, mask);
       }
       if (isFinal(rec.status)) {
         return undefined;
       }
-      const patch = this.#reportPatch(rec, report, body, nowMs);
+      const patch = this.#reportPatch(rec, report, body, nowMs, mask);
       await tx
         .updateTable('invocation_instances')
         .set(patch)
@@ -127,6 +136,7 @@ export class ReportApplication {
     report: Exclude<Report, { kind: 'verified' }>,
     body: Buffer,
     nowMs: number,
+    mask: OutputMask,
   ): Promise<Transition | undefined> {
     const key = { invoke_id: rec.invoke_id, instance_id: rec.instance_id };
     const runs = () =>
@@ -160,7 +170,7 @@ export class ReportApplication {
             ? await runs().selectAll().where('run_start', '=', report.start).executeTakeFirst()
             : undefined;
         if (cut && !isFinal(cut.status)) {
-          const p = this.#reportPatch(asRecord(cut), report, body, nowMs);
+          const p = this.#reportPatch(asRecord(cut), report, body, nowMs, mask);
           await tx
             .updateTable('invocation_runs')
             .set(runPatch(p))
@@ -197,7 +207,7 @@ export class ReportApplication {
       };
       const run: InvocationRunTable = {
         ...base,
-        ...runPatch(this.#reportPatch(asRecord(base), report, body, nowMs)),
+        ...runPatch(this.#reportPatch(asRecord(base), report, body, nowMs, mask)),
       };
       if (prior) {
         await tx
@@ -242,8 +252,8 @@ export class ReportApplication {
     return m;
   }
 
-  #reportPatch(rec: InvocationInstanceTable, report: Report, body: Buffer, nowMs: number) {
-    const { output, cut } = appendTail(rec.output, body, this.#ctx.limits.outputKeepBytes);
+  #reportPatch(rec: InvocationInstanceTable, report: Report, body: Buffer, nowMs: number, mask?: OutputMask) {
+    const { output, cut } = appendTail(rec.output, body, this.#ctx.limits.outputKeepBytes, mask);
     const patch: Partial<InvocationInstanceTable> = { output, update_time: nowMs, dropped: rec.dropped + cut };
     if (rec.delivered_at === null) {
       patch.delivered_at = nowMs; // a report proves delivery

@@ -2,7 +2,8 @@
 // in the same transaction.
 import { REPEATS, type Repeat, type RunTaskEntry, type TaskListQuery } from '../../protocol/index.js';
 import type { InvocationContext } from './invocation-context.js';
-import { countAllMoves, type Transition } from './invocation-counters.js';
+import { announceEnded, countAllMoves, type Transition } from './invocation-counters.js';
+import { resolveForDelivery } from './invocation-parameters.js';
 import { isPeriodic } from './schedules.js';
 
 /** The wire `repeat` of an execution: Period|Rate|At for a schedule, else the RepeatMode itself. */
@@ -50,6 +51,7 @@ export class TaskDelivery {
     nowMs: number,
   ): Promise<{ run: RunTaskEntry[]; stop: RunTaskEntry[] }> {
     const coldStart = q.reason === 'startup' && q.coldStart === true;
+    let invalid: Transition[] = [];
     // Grouped with other agents' fetches that arrive together: one commit for all of them.
     const rows = await this.#ctx.grouped.run(async (tx) => {
       let sel = tx
@@ -107,8 +109,33 @@ export class TaskDelivery {
           r.delivered_version !== r.invoke_version,
       );
       const moves: Transition[] = [];
+      // Parameter-store references filled in for this delivery only; one that no longer resolves
+      // fails its execution (Invalid, ParameterFailed) instead of running with a token in it.
+      const params = await resolveForDelivery(
+        this.#ctx,
+        tx,
+        rows.filter((r) => r.status !== 'Stopping'),
+      );
       for (const r of rows) {
-        if (r.status === 'Stopping') {
+        const why = r.status === 'Stopping' ? undefined : params.failed.get(r.invoke_id);
+        if (why !== undefined) {
+          await tx
+            .updateTable('invocation_instances')
+            .set({
+              status: 'Invalid',
+              error_code: 'ParameterFailed',
+              error_info: why,
+              finish_time: nowMs,
+              update_time: nowMs,
+            })
+            .where('instance_id', '=', instanceId)
+            .where('invoke_id', '=', r.invoke_id)
+            .execute();
+          moves.push({ invokeId: r.invoke_id, instanceId, from: r.status, to: 'Invalid' });
+        }
+      }
+      for (const r of rows) {
+        if (r.status === 'Stopping' || params.failed.has(r.invoke_id)) {
           continue;
         }
         const bootOnce = r.repeat_mode === 'NextRebootOnly' && r.status === 'Scheduled';
@@ -133,8 +160,16 @@ export class TaskDelivery {
         }
       }
       await countAllMoves(tx, moves);
-      return rows;
+      invalid = moves.filter((m) => m.to === 'Invalid');
+      return rows
+        .filter((r) => r.status === 'Stopping' || !params.failed.has(r.invoke_id))
+        .map((r) => ({
+          ...r,
+          command_content: params.content.get(r.invoke_id) ?? r.command_content,
+          secret_content: params.secret.has(r.invoke_id),
+        }));
     });
+    announceEnded(this.#ctx, invalid);
     const entry = (r: (typeof rows)[number]): RunTaskEntry => {
       const periodic = isPeriodic(r.repeat_mode);
       return {
@@ -160,6 +195,7 @@ export class TaskDelivery {
             InvokeId: r.invoke_id,
           },
           creationTime: r.created_at,
+          ...(r.secret_content ? { secretContent: true } : {}),
         },
         output: { interval: 1000, logQuota: this.#ctx.limits.outputKeepBytes, skipEmpty: true, sendStart: true },
         repeat: wireRepeatOf(r.repeat_mode, r.wire_repeat),

@@ -3,3 +3,4 @@ export { GroupedTransactions, type Unit } from './grouped-transactions.js';
 export { dialectOf, escapeLike, likeInsensitive, runOnce, valuesOf, type StoreDialect } from './dialect.js';
 export type * from './schema.js';
 export { pgConnectionString } from './postgres-store.js';
+export type { InstancePluginTable, PluginVersionTable } from './plugin-tables.js';

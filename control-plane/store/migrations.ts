@@ -1,6 +1,10 @@
 // Schema migrations, written with Kysely's schema builder so SQLite and PostgreSQL share them.
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { accessPolicies, auditLog } from './access-tables.js';
 import { binaryType, dialectOf } from './dialect.js';
+import { parametersMigration } from './parameter-tables.js';
+import { pluginsMigration } from './plugin-tables.js';
+import { sessionsMigration } from './session-tables.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -362,6 +366,11 @@ export const migrations: Record<string, Migration> = {
   '0007_agent_request_ids': agentRequestIds,
   '0008_agent_presence': agentPresence,
   '0009_postgres_widths': postgresWidths,
+  '0011_access_policies': accessPolicies,
+  '0012_audit_log': auditLog,
+  '0010_parameters': parametersMigration,
+  '0014_sessions': sessionsMigration,
+  '0013_plugins': pluginsMigration,
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

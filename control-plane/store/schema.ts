@@ -1,5 +1,19 @@
 // Table types of the control plane's store. Times are ms since the epoch; booleans are 0/1.
 import type { Generated } from 'kysely';
+import type { ParameterTable, ParameterTagTable, ParameterVersionTable } from './parameter-tables.js';
+export type { ParameterTable, ParameterTagTable, ParameterVersionTable } from './parameter-tables.js';
+import type { InstancePluginTable, PluginVersionTable } from './plugin-tables.js';
+import type { TerminalSessionConnectionTable, TerminalSessionTable } from './session-tables.js';
+export type { TerminalSessionConnectionTable, TerminalSessionTable } from './session-tables.js';
+import type {
+  AuditLogTable,
+  RamGroupMemberTable,
+  RamGroupTable,
+  RamPolicyAttachmentTable,
+  RamPolicyTable,
+  RamStateTable,
+  RamUserTable,
+} from './access-tables.js';
 
 export interface AccessKeyTable {
   access_key_id: string;
@@ -8,6 +22,8 @@ export interface AccessKeyTable {
   description: string;
   created_at: number;
   disabled: number;
+  /** The RAM user the key belongs to (0011); null for an account (root) key. */
+  user_name: string | null;
 }
 
 export interface ApiNonceTable {
@@ -189,6 +205,20 @@ export interface Database {
   file_sends: FileSendTable;
   file_send_instances: FileSendInstanceTable;
   tags: TagTable;
+  parameters: ParameterTable;
+  parameter_versions: ParameterVersionTable;
+  parameter_tags: ParameterTagTable;
+  terminal_sessions: TerminalSessionTable;
+  terminal_session_connections: TerminalSessionConnectionTable;
+  ram_users: RamUserTable;
+  ram_policies: RamPolicyTable;
+  ram_policy_attachments: RamPolicyAttachmentTable;
+  ram_groups: RamGroupTable;
+  ram_group_members: RamGroupMemberTable;
+  ram_state: RamStateTable;
+  audit_log: AuditLogTable;
+  plugin_versions: PluginVersionTable;
+  instance_plugins: InstancePluginTable;
   schema_notes: { id: Generated<number>; note: string };
 }
 

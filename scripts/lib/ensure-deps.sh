@@ -1,10 +1,10 @@
 # Installs what the project needs on a fresh Debian machine with Node 20. Sourced by scripts/*.
 ensure_deps() {
   if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] || \
-     ! node -e "require('better-sqlite3')" >/dev/null 2>&1; then
-    echo "== installing npm dependencies (better-sqlite3 compiles from source: ~2 min)"
+     ! node -e "require('better-sqlite3'); require('node-pty')" >/dev/null 2>&1; then
+    echo "== installing npm dependencies (better-sqlite3 and node-pty compile from source: ~2 min)"
     npm ci --no-audit --no-fund 2>&1 | grep -v 'Unknown user config' || true
-    node -e "require('better-sqlite3')" >/dev/null
+    node -e "require('better-sqlite3'); require('node-pty')" >/dev/null
   fi
 }
 

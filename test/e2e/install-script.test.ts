@@ -88,6 +88,8 @@ describe('the Linux install script from CreateActivation', () => {
     assert.match(status.stdout, /^Status: install ok installed$/m);
     const version = readFileSync(join(root, ROOT_DIR, 'version'), 'utf8').trim();
     assert.ok(statSync(join(root, ROOT_DIR, version, 'aliyun-service')).isFile());
+    // The terminals' addon, which the executable loads from beside itself.
+    assert.ok(statSync(join(root, ROOT_DIR, version, 'node_modules/node-pty/build/Release/pty.node')).isFile());
     const instanceId = readFileSync(join(root, ROOT_DIR, 'hybrid', 'instance-id'), 'utf8').trim();
     const listed = await h.pop.call('DescribeManagedInstances', { ActivationId: activationId });
     assert.deepEqual(

@@ -83,19 +83,16 @@ describe('single executable', () => {
     }
   });
 
-  it('aliyun_assist_update answers -v by its link; the program this version lacks says so and exits 2', async () => {
+  it('aliyun_assist_update answers -v by its link; acs-plugin-manager answers by its link and by name', async () => {
     const updater = await runTo(join(outDir, 'aliyun_assist_update'), ['-v']);
     assert.equal(updater.status, 0, updater.stderr);
     assert.match(updater.stdout, new RegExp(AGENT_VERSION.replaceAll('.', '\\.')));
-    for (const name of ['acs-plugin-manager']) {
-      const byLink = await runTo(join(outDir, name), ['--help']);
-      assert.equal(byLink.status, 2);
-      assert.match(byLink.stderr, new RegExp(`^${name}: not available in this version \\(${AGENT_VERSION}\\)`));
-      assert.equal(byLink.stdout, '');
-      const byArg = await runTo(sea.binary, [name, '-v']);
-      assert.equal(byArg.status, 2);
-      assert.match(byArg.stderr, /not available in this version/);
-    }
+    const byLink = await runTo(join(outDir, 'acs-plugin-manager'), ['--help']);
+    assert.equal(byLink.status, 0, byLink.stderr);
+    assert.match(byLink.stdout, /^Usage:\n {2}acs-plugin-manager \[Flags\]/);
+    const byArg = await runTo(sea.binary, ['acs-plugin-manager', '-v']);
+    assert.equal(byArg.status, 0, byArg.stderr);
+    assert.equal(byArg.stdout, `${AGENT_VERSION}\n`);
   });
 
   it('prints usage and exits 64 when started by another name without a program', async () => {

@@ -107,7 +107,101 @@ const models = ((EcsModels as unknown as { default?: Record<string, unknown> }).
   string,
   { names(): Record<string, string>; types(): Record<string, unknown> }
 >;
+/**
+ * Extension actions of this control plane (no SDK model): their parameters, as documented; an
+ * action without any gets the common RegionId, so a mutation has something to work on.
+ */
+const EXTENSION_SCHEMAS: Record<string, [string, Shape][]> = {
+  GetCallerIdentity: [['RegionId', 'string']],
+  // Plugin catalogue (control-plane/openapi/plugin-actions.ts).
+  PublishPlugin: [
+    ['Package', 'string'],
+    ['Description', 'string'],
+  ],
+  ListPlugins: [
+    ['Name', 'string'],
+    ['IncludeRetired', 'boolean'],
+  ],
+  RetirePluginVersion: [
+    ['Name', 'string'],
+    ['PluginVersion', 'string'],
+  ],
+  DescribeTerminalSessionRecording: [['SessionId', 'string']],
+  CreateRamUser: [
+    ['UserName', 'string'],
+    ['DisplayName', 'string'],
+    ['Comments', 'string'],
+  ],
+  DeleteRamUser: [['UserName', 'string']],
+  ListRamUsers: [['RegionId', 'string']],
+  CreateRamAccessKey: [['UserName', 'string']],
+  ListRamAccessKeys: [['UserName', 'string']],
+  DeleteRamAccessKey: [
+    ['UserName', 'string'],
+    ['UserAccessKeyId', 'string'],
+  ],
+  CreateRamPolicy: [
+    ['PolicyName', 'string'],
+    ['PolicyDocument', 'string'],
+    ['Description', 'string'],
+  ],
+  UpdateRamPolicy: [
+    ['PolicyName', 'string'],
+    ['PolicyDocument', 'string'],
+  ],
+  GetRamPolicy: [['PolicyName', 'string']],
+  DeleteRamPolicy: [['PolicyName', 'string']],
+  ListRamPolicies: [['RegionId', 'string']],
+  AttachRamPolicyToUser: [
+    ['PolicyName', 'string'],
+    ['UserName', 'string'],
+  ],
+  DetachRamPolicyFromUser: [
+    ['PolicyName', 'string'],
+    ['UserName', 'string'],
+  ],
+  ListRamPoliciesForUser: [['UserName', 'string']],
+  CreateRamGroup: [
+    ['GroupName', 'string'],
+    ['Comments', 'string'],
+  ],
+  DeleteRamGroup: [['GroupName', 'string']],
+  ListRamGroups: [['RegionId', 'string']],
+  AddUserToRamGroup: [
+    ['UserName', 'string'],
+    ['GroupName', 'string'],
+  ],
+  RemoveUserFromRamGroup: [
+    ['UserName', 'string'],
+    ['GroupName', 'string'],
+  ],
+  ListRamGroupsForUser: [['UserName', 'string']],
+  AttachRamPolicyToGroup: [
+    ['PolicyName', 'string'],
+    ['GroupName', 'string'],
+  ],
+  DetachRamPolicyFromGroup: [
+    ['PolicyName', 'string'],
+    ['GroupName', 'string'],
+  ],
+  ListRamPoliciesForGroup: [['GroupName', 'string']],
+  DescribeAuditEvents: [
+    ['StartTime', 'string'],
+    ['EndTime', 'string'],
+    ['UserName', 'string'],
+    ['EventAccessKeyId', 'string'],
+    ['EventAction', 'string'],
+    ['Result', 'string'],
+    ['MaxResults', 'number'],
+    ['NextToken', 'string'],
+  ],
+};
+
 export function schemaOf(action: string): [string, Shape][] {
+  const extension = EXTENSION_SCHEMAS[action];
+  if (extension) {
+    return extension;
+  }
   const m = models[`${action}Request`];
   assert.ok(m, `no SDK request model for ${action}`);
   const types = m.types();

@@ -2,7 +2,8 @@
 // executable: inspected with dpkg-deb and rpm, installed into fresh roots with the real package
 // managers (dpkg --root with chrootless maintainer scripts; rpm --root with its scriptlets run
 // the way rpm calls them), uninstalled until nothing is left; the update zip unpacked and its
-// update_install run.
+// update_install run; the executable, unpacked as the updater does, runs a real shell session
+// with the node-pty it ships.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,7 +15,9 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,9 +25,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { AGENT_VERSION } from '../../agent/shared/version.js';
+import { extractZip } from '../../agent/update/index.js';
 import { buildPackages, LAYOUT, type PackagesBuild } from '../../scripts/build-packages.js';
 import { buildSea } from '../../scripts/build-sea.js';
 import { suiteCleanup } from '../harness/control-plane.js';
+import { eventually } from '../harness/eventually.js';
+import { startSessionServer } from '../harness/luban-session-server.js';
+import { startSessionAgent } from '../harness/session-agent.js';
 
 const exec = promisify(execFile);
 const sh = async (cmd: string, args: string[], env: Record<string, string> = {}) =>
@@ -53,6 +60,18 @@ const EXPECTED_LINKS: Record<string, string> = {
   '/usr/sbin/aliyun-service': `${VDIR}/aliyun-service`,
   '/usr/sbin/acs-plugin-manager': `${VDIR}/acs-plugin-manager`,
 };
+/** node-pty as agent/session/node-pty-loader.ts finds it: node_modules beside the executable. */
+const PTY = `${VDIR}/node_modules/node-pty`;
+/** All of it: on Linux node-pty loads these lib files and its addon, nothing else. */
+const PTY_FILES = [
+  'package.json',
+  'build/Release/pty.node',
+  'lib/eventEmitter2.js',
+  'lib/index.js',
+  'lib/terminal.js',
+  'lib/unixTerminal.js',
+  'lib/utils.js',
+];
 const UNIT = `${LAYOUT.unitDir}/aliyun.service`;
 const WATCHDOG_UNIT = `${LAYOUT.unitDir}/assist_daemon.service`;
 const EXPECTED_FILES = [
@@ -60,6 +79,7 @@ const EXPECTED_FILES = [
   `${VDIR}/update_install`,
   `${VDIR}/init/aliyun.service`,
   `${VDIR}/init/assist_daemon.service`,
+  ...PTY_FILES.map((f) => `${PTY}/${f}`),
   UNIT,
   WATCHDOG_UNIT,
 ];
@@ -72,6 +92,7 @@ function assertInstalled(root: string): void {
     assert.ok(lstatSync(join(root, f)).isFile(), f);
   }
   assert.equal(lstatSync(join(root, VDIR, 'aliyun-service')).mode & 0o777, 0o755);
+  assert.equal(lstatSync(join(root, PTY, 'build/Release/pty.node')).mode & 0o777, 0o644);
   assert.equal(readFileSync(join(root, LAYOUT.installRoot, 'version'), 'utf8'), `${V}\n`);
   // Rendered by the installer from service-units/, as `aliyun-service --install` would write them.
   const unit = readFileSync(join(root, UNIT), 'utf8');
@@ -149,9 +170,19 @@ describe('packages', () => {
     for (const [link, target] of Object.entries(EXPECTED_LINKS)) {
       assert.match(listing, new RegExp(`^lrwxrwxrwx root/root .* \\.${link} -> ${target}$`, 'm'));
     }
-    for (const unit of [UNIT, WATCHDOG_UNIT]) {
-      assert.match(listing, new RegExp(`^-rw-r--r-- root/root .* \\.${unit}$`, 'm'));
+    for (const f of [UNIT, WATCHDOG_UNIT, ...PTY_FILES.map((p) => `${PTY}/${p}`)]) {
+      assert.match(listing, new RegExp(`^-rw-r--r-- root/root .* \\.${f}$`, 'm'));
     }
+    assert.match(listing, new RegExp(`^drwxr-xr-x root/root .* \\.${PTY}/build/Release/$`, 'm'));
+    // Only the run-time files: no sources, no node-gyp leftovers, nothing for another OS.
+    assert.deepEqual(
+      listing
+        .split('\n')
+        .filter((l) => l.includes('/node-pty/') && !l.endsWith('/'))
+        .map((l) => l.slice(l.indexOf('/node-pty/') + '/node-pty/'.length))
+        .sort(),
+      [...PTY_FILES].sort(),
+    );
     // The version file is the maintainer scripts' (and the updater's), not a package file.
     assert.doesNotMatch(listing, /aliyun-assist\/version$/m);
   });
@@ -202,10 +233,12 @@ describe('packages', () => {
     }
     // The installed binary works under each name it is installed by.
     assert.equal(await sh(join(root, VDIR, 'aliyun-service'), ['-v']), `${V}\n`);
-    await assert.rejects(exec(join(root, VDIR, 'acs-plugin-manager'), ['--list']), (e: { code: number }) => {
-      assert.equal(e.code, 2);
-      return true;
-    });
+    assert.match(
+      await sh(join(root, VDIR, 'acs-plugin-manager'), ['--list', '--local'], {
+        ALIYUN_ASSIST_INSTALL_DIR: join(root, LAYOUT.installRoot),
+      }),
+      /^Name \| Version \| Publisher \| OsType \| Arch \| PluginType$/m,
+    );
 
     // Installing again (same version: an upgrade in dpkg's terms) keeps the layout.
     await dpkg('-i', built.deb);
@@ -249,18 +282,27 @@ describe('packages', () => {
 
   it('lays the update zip out as <version>/… with update_install, which activates that version', async () => {
     const names = (await sh('unzip', ['-Z1', built.zip])).trim().split('\n').sort();
-    assert.deepEqual(names, [
-      `${V}/`,
-      `${V}/acs-plugin-manager`,
-      `${V}/aliyun-service`,
-      `${V}/aliyun_assist_update`,
-      `${V}/config/`,
-      `${V}/config/hash_file`,
-      `${V}/init/`,
-      `${V}/init/aliyun.service`,
-      `${V}/init/assist_daemon.service`,
-      `${V}/update_install`,
-    ]);
+    assert.deepEqual(
+      names,
+      [
+        `${V}/`,
+        `${V}/acs-plugin-manager`,
+        `${V}/aliyun-service`,
+        `${V}/aliyun_assist_update`,
+        `${V}/config/`,
+        `${V}/config/hash_file`,
+        `${V}/init/`,
+        `${V}/init/aliyun.service`,
+        `${V}/init/assist_daemon.service`,
+        `${V}/node_modules/`,
+        `${V}/node_modules/node-pty/`,
+        `${V}/node_modules/node-pty/build/`,
+        `${V}/node_modules/node-pty/build/Release/`,
+        `${V}/node_modules/node-pty/lib/`,
+        ...PTY_FILES.map((f) => `${V}/node_modules/node-pty/${f}`),
+        `${V}/update_install`,
+      ].sort(),
+    );
     // The stock manual update: unzip into <ROOT>, then run <version>/update_install.
     const root = join(work, 'zip-root');
     const installRoot = join(root, LAYOUT.installRoot);
@@ -270,12 +312,16 @@ describe('packages', () => {
     const hashes = JSON.parse(
       Buffer.from(readFileSync(join(installRoot, V, 'config', 'hash_file'), 'utf8'), 'base64').toString(),
     ) as Record<string, string>;
-    assert.deepEqual(Object.keys(hashes).sort(), [
-      'aliyun-service',
-      'init/aliyun.service',
-      'init/assist_daemon.service',
-      'update_install',
-    ]);
+    assert.deepEqual(
+      Object.keys(hashes).sort(),
+      [
+        'aliyun-service',
+        'init/aliyun.service',
+        'init/assist_daemon.service',
+        ...PTY_FILES.map((f) => `node_modules/node-pty/${f}`),
+        'update_install',
+      ].sort(),
+    );
     for (const [f, md5] of Object.entries(hashes)) {
       assert.equal(
         createHash('md5')
@@ -289,5 +335,43 @@ describe('packages', () => {
     assert.match(out, new RegExp(`${V} is the active version`));
     assertInstalled(root);
     assert.ok(!existsSync(join(installRoot, 'version.new')));
+  });
+
+  it('runs a real shell session from the update zip unpacked as the updater does, and fails it without node-pty', async (t) => {
+    // The agent's own unzip (agent/update), which a self-update uses: node-pty comes along.
+    const dir = join(work, 'self-update');
+    mkdirSync(dir);
+    extractZip(readFileSync(built.zip), V, dir);
+    const shipped = join(dir, V, 'node_modules');
+    assert.equal(statSync(join(shipped, 'node-pty/build/Release/pty.node')).mode & 0o777, 0o644);
+    const server = await startSessionServer();
+    t.after(() => server.close());
+    const agent = await startSessionAgent(t, server, join(dir, V, 'aliyun-service'));
+
+    // A server without it: the session fails and the log says why; the agent goes on.
+    renameSync(shipped, join(dir, 'elsewhere'));
+    await agent.startSession('s-nopty');
+    const failed = await eventually(() => server.reports.find((r) => r.channelId === 's-nopty'), { what: 'report' });
+    assert.deepEqual(failed, { channelId: 's-nopty', status: 'Failed', errorcode: 'Open_pty_failed' });
+    const logged = await eventually(
+      () =>
+        agent
+          .log()
+          .split('\n')
+          .find((l) => l.includes('"session start failed"') && l.includes('s-nopty')),
+      { what: 'the log line' },
+    );
+    assert.match(logged!, /Open_pty_failed.*node-pty is not available/);
+
+    renameSync(join(dir, 'elsewhere'), shipped);
+    await agent.startSession('s-pty');
+    server.sendInput('s-pty', 'echo hi\n');
+    // The terminal echoes the typed line first; the command's own output is a line of its own.
+    await eventually(() => /[\r\n]hi\r\n/.test(server.output('s-pty').toString()), { what: 'hi from the shell' }).catch(
+      (e: unknown) => {
+        console.log(agent.log(), agent.output(), JSON.stringify(server.output('s-pty').toString()));
+        throw e;
+      },
+    );
   });
 });

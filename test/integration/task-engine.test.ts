@@ -430,6 +430,33 @@ describe('TaskEngine (integration)', { timeout: 60_000 }, () => {
     assert.ok(existsSync(join(paths.scriptDir, `itest-${id}.ps1`)));
   });
 
+  it('empties the script of a task with secretContent once it ran, and still refuses a re-delivery', async () => {
+    const id = uid();
+    const marker = join(dir, `ran-${id}`);
+    const e = entry(id, `echo s3cret-value >> ${marker}`, { invokeVersion: 1, secretContent: true });
+    await deliver({ run: [e] });
+    const file = join(paths.scriptDir, `itest-${id}.iv1.sh`);
+    assert.equal(statSync(file).size, 0, 'no copy of the secret content stays');
+    await deliver({ run: [e] });
+    assert.deepEqual(
+      reportsFor(id).map((r) => r.kind),
+      ['finish', 'error'],
+    );
+    assert.equal(readFileSync(marker, 'utf8'), 's3cret-value\n', 'it ran once');
+  });
+
+  it('writes the secret script of an EveryReboot task again for each run, and empties it after', async () => {
+    const id = uid();
+    const marker = join(dir, `ran-${id}`);
+    const e = entry(id, `echo boot >> ${marker}`, { secretContent: true }, {}, 'EveryReboot');
+    await deliver({ run: [e] });
+    const file = join(paths.scriptDir, `itest-${id}.sh`);
+    assert.equal(statSync(file).size, 0);
+    await deliver({ run: [e] });
+    assert.equal(readFileSync(marker, 'utf8'), 'boot\nboot\n', 'the emptied script was written again and ran');
+    assert.equal(statSync(file).size, 0);
+  });
+
   it('refuses a re-delivered one-shot task with ScriptFileExisted and does not run it again', async () => {
     const id = uid();
     const marker = join(dir, `ran-${id}`);

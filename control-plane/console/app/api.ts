@@ -25,7 +25,8 @@ export function listParam(name: string, values: readonly string[]): Params {
   return Object.fromEntries(values.map((v, i) => [`${name}.${i + 1}`, v]));
 }
 
-export type Api = (action: string, params?: Params) => Promise<Record<string, unknown>>;
+/** `version`: the API version of the action (default the ECS one; the parameter store's is 2019-06-01). */
+export type Api = (action: string, params?: Params, version?: string) => Promise<Record<string, unknown>>;
 
 export function createApi(key: AccessKey, regionId = 'cn-local'): Api {
   const hmacKey = crypto.subtle.importKey(
@@ -35,7 +36,7 @@ export function createApi(key: AccessKey, regionId = 'cn-local'): Api {
     false,
     ['sign'],
   );
-  return async (action, params = {}) => {
+  return async (action, params = {}, version = '2014-05-26') => {
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) {
       if (v !== undefined && v !== '') {
@@ -44,7 +45,7 @@ export function createApi(key: AccessKey, regionId = 'cn-local'): Api {
     }
     Object.assign(all, {
       Action: action,
-      Version: '2014-05-26',
+      Version: version,
       RegionId: regionId,
       Format: 'JSON',
       AccessKeyId: key.id,

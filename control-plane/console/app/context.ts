@@ -7,6 +7,8 @@ export interface ConsoleContext {
   api: () => Api;
   /** Opens the Results page on one invocation. */
   showInvocation: (invokeId: string) => void;
+  /** Opens a terminal session on an instance (the Sessions page). */
+  connect: (instanceId: string) => void;
 }
 
 /** A tab's page: shown when its tab opens; hidden pages stop polling. */

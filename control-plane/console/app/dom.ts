@@ -83,7 +83,8 @@ const STATUS_CLASS: Record<string, string> = {
 
 /** A status word with a colour class; the word itself carries the meaning. */
 export function status(text: string): HTMLElement {
-  const cls = STATUS_CLASS[text] ?? (/^(Failed|PartialFailed|Error|Timeout|Invalid|Aborted)$/.test(text) ? 'bad' : '');
+  const cls =
+    STATUS_CLASS[text] ?? (/^(Failed|PartialFailed|Error|Timeout|Invalid|Aborted|Crashed)$/.test(text) ? 'bad' : '');
   return h('span', { class: `status ${cls}`.trim() }, text);
 }
 

@@ -71,14 +71,29 @@ export function createInstancesPage(ctx: ConsoleContext): Page {
           time(seen.get(i.InstanceId)),
           time(i.RegistrationTime),
           h(
-            'button',
-            // The id is in the accessible name (which row), not on screen (the row shows it).
-            {
-              type: 'button',
-              'aria-label': `Deregister ${i.InstanceId}`,
-              onclick: () => void guarded(error, () => deregister(i)),
-            },
-            'Deregister',
+            'span',
+            { class: 'actions' },
+            i.Connected
+              ? h(
+                  'button',
+                  {
+                    type: 'button',
+                    'aria-label': `Connect to ${i.InstanceId}`,
+                    onclick: () => ctx.connect(i.InstanceId),
+                  },
+                  'Connect',
+                )
+              : null,
+            h(
+              'button',
+              // The id is in the accessible name (which row), not on screen (the row shows it).
+              {
+                type: 'button',
+                'aria-label': `Deregister ${i.InstanceId}`,
+                onclick: () => void guarded(error, () => deregister(i)),
+              },
+              'Deregister',
+            ),
           ),
         ]),
         'No instance matches.',

@@ -13,14 +13,17 @@ export class Tabs {
     this.#tabs = [...list.querySelectorAll<HTMLButtonElement>('[role=tab]')];
     this.#onOpen = onOpen;
     this.#heading = heading;
-    for (const [i, tab] of this.#tabs.entries()) {
+    for (const tab of this.#tabs) {
       tab.addEventListener('click', () => this.open(this.#name(tab)));
       tab.addEventListener('keydown', (ev) => {
-        const n = this.#tabs.length;
-        const to = { ArrowRight: i + 1, ArrowLeft: i - 1 + n, Home: 0, End: n - 1 }[ev.key];
+        // Hidden tabs (pages this key may not use) are skipped.
+        const shown = this.#tabs.filter((t) => !t.hidden);
+        const at = shown.indexOf(tab);
+        const n = shown.length;
+        const to = { ArrowRight: at + 1, ArrowLeft: at - 1 + n, Home: 0, End: n - 1 }[ev.key];
         if (to !== undefined) {
           ev.preventDefault();
-          const next = this.#tabs[to % n]!;
+          const next = shown[to % n]!;
           next.focus();
           this.open(this.#name(next));
         }
