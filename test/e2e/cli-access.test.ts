@@ -1,39 +1,21 @@
 // `assist ram …`, `assist audit` and `assist-server users|policies|keys create --user` as a user
 // runs them (the real entry points through tsx), against a real control plane and its store.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startControlPlane, suiteCleanup } from '../harness/control-plane.js';
+import { envWithoutCliSettings, runProcess, type Ran as Run } from '../harness/run-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'ram-policies');
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a bin/ entry point to its end without blocking the event loop (the control plane shares it). */
 function run(bin: string, args: string[], env: Record<string, string>): Promise<Run> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(ASSIST_|ALIBABA_CLOUD_)/.test(k)),
-  ) as Record<string, string>;
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', TSX, join(ROOT, 'bin', bin), ...args], {
-      env: { ...base, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  return runProcess(process.execPath, ['--import', TSX, join(ROOT, 'bin', bin), ...args], {
+    env: { ...envWithoutCliSettings(), ...env },
   });
 }
 

@@ -2,23 +2,17 @@
 // plane, creating, reading, listing, updating and deleting plain and secret parameters, and a
 // script that uses them through `assist run` on a real agent.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
+import { envWithoutCliSettings, runProcess, type Ran as Run } from '../harness/run-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const ASSIST = join(ROOT, 'bin', 'assist.ts');
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('assist param end to end', () => {
   let h: TestControlPlane;
@@ -34,32 +28,15 @@ describe('assist param end to end', () => {
   });
 
   function assist(args: string[], stdin = ''): Promise<Run> {
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(ASSIST_|ALIBABA_CLOUD_)/.test(k)),
-    ) as Record<string, string>;
     const env = {
-      ...base,
+      ...envWithoutCliSettings(),
       HOME: home,
       ASSIST_ACCESS_KEY_ID: h.key.accessKeyId,
       ASSIST_ACCESS_KEY_SECRET: h.key.accessKeySecret,
       ASSIST_ENDPOINT: h.hostPort,
       ASSIST_CA_FILE: h.caPath,
     };
-    return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, ['--import', TSX, ASSIST, ...args], {
-        env,
-        cwd: home,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        timeout: 90_000,
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.on('error', reject);
-      p.on('close', (status) => resolve({ status, stdout, stderr }));
-      p.stdin.end(stdin);
-    });
+    return runProcess(process.execPath, ['--import', TSX, ASSIST, ...args], { env, cwd: home, stdin });
   }
   const show = (r: Run) => `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 

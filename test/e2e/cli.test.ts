@@ -1,23 +1,17 @@
 // Issue 6, the `assist` CLI: the real entry point (bin/assist.ts through tsx, as a user runs it)
 // against a real control plane and a real agent, through nothing but the OpenAPI.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
+import { envWithoutCliSettings, runProcess, type Ran as Run } from '../harness/run-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const ASSIST = join(ROOT, 'bin', 'assist.ts');
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface JsonResult {
   InstanceId: string;
@@ -52,22 +46,9 @@ describe('assist CLI end to end', () => {
 
   /** Runs `assist` to its end without blocking the event loop (the control plane shares it). */
   function assist(args: string[], o: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(ASSIST_|ALIBABA_CLOUD_)/.test(k)),
-    ) as Record<string, string>;
-    return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, ['--import', TSX, ASSIST, ...args], {
-        env: { ...base, ...(o.env ?? env()) },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        timeout: 90_000,
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.on('error', reject);
-      p.on('close', (status) => resolve({ status, stdout, stderr }));
-      p.stdin.end(o.stdin ?? '');
+    return runProcess(process.execPath, ['--import', TSX, ASSIST, ...args], {
+      env: { ...envWithoutCliSettings(), ...(o.env ?? env()) },
+      stdin: o.stdin ?? '',
     });
   }
   const show = (r: Run) => `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;

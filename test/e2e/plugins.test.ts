@@ -2,7 +2,6 @@
 // `acs-plugin-manager --list` → `--exec` through RunCommand → a persistent plugin started, upgraded
 // by the agent's update check, restarted when its heartbeat stops; bad packages refused.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
 import { eventually } from '../harness/eventually.js';
 import { apiError } from '../harness/sdk.js';
+import { runProcess } from '../harness/run-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
@@ -68,15 +68,7 @@ exec '${process.execPath}' --import '${TSX}' '${MANAGER}' "$@"
 
   /** acs-plugin-manager on the agent's host, by hand. */
   function manage(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const p = spawn(manager, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.on('error', reject);
-      p.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+    return runProcess(manager, args);
   }
 
   async function runCommand(content: string) {
@@ -276,24 +268,15 @@ exec '${process.execPath}' --import '${TSX}' '${MANAGER}' "$@"
   it('assist plugin publish, list, retire and status', async () => {
     const home = mkdtempSync(join(tmpdir(), 'oca-plugin-cli-'));
     const assist = (args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const p = spawn(process.execPath, ['--import', TSX, ASSIST, ...args], {
-          env: {
-            PATH: process.env['PATH'] ?? '',
-            HOME: home,
-            ASSIST_ACCESS_KEY_ID: h.key.accessKeyId,
-            ASSIST_ACCESS_KEY_SECRET: h.key.accessKeySecret,
-            ASSIST_ENDPOINT: h.hostPort,
-            ASSIST_CA_FILE: h.caPath,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        p.on('error', reject);
-        p.on('close', (status) => resolve({ status, stdout, stderr }));
+      runProcess(process.execPath, ['--import', TSX, ASSIST, ...args], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: home,
+          ASSIST_ACCESS_KEY_ID: h.key.accessKeyId,
+          ASSIST_ACCESS_KEY_SECRET: h.key.accessKeySecret,
+          ASSIST_ENDPOINT: h.hostPort,
+          ASSIST_CA_FILE: h.caPath,
+        },
       });
     const dir = join(home, 'cli-demo');
     mkdirSync(dir);

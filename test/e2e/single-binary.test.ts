@@ -13,28 +13,10 @@ import { AGENT_VERSION } from '../../agent/shared/version.js';
 import { buildSea, PROGRAM_NAMES, type SeaBuild } from '../../scripts/build-sea.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
 import { eventually } from '../harness/eventually.js';
-
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runProcess, type Ran } from '../harness/run-process.js';
 
 function runTo(command: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(command, args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-      ...(cwd ? { cwd } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runProcess(command, args, { env: { ...process.env, ...env }, timeoutMs: 60_000, ...(cwd ? { cwd } : {}) });
 }
 
 describe('single executable', () => {

@@ -13,6 +13,7 @@ import { readStatusFile, type WatchdogStatus } from '../../agent/watchdog/index.
 import { registerAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
 import { eventually, SLACK_MS } from '../harness/eventually.js';
+import { runProcess } from '../harness/run-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const AGENT_BUNDLE = join(ROOT, 'dist', 'aliyun-service.cjs');
@@ -79,18 +80,9 @@ describe('assist_daemon supervising the real agent', () => {
 
   /** Runs a short assist_daemon command to completion (asynchronously: the control plane shares this loop). */
   function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [daemonJs, ...args, '--state-dir', stateDir], {
-        env: daemonEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 60_000,
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.on('error', reject);
-      p.on('close', (status) => resolve({ status, stdout, stderr }));
+    return runProcess(process.execPath, [daemonJs, ...args, '--state-dir', stateDir], {
+      env: daemonEnv(),
+      timeoutMs: 60_000,
     });
   }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import type { Cleanup, TestControlPlane } from './control-plane.js';
 import { eventually } from './eventually.js';
+import { runProcess } from './run-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const AGENT_ENTRY = join(ROOT, 'bin', 'aliyun-service.ts');
@@ -34,19 +35,7 @@ export function runAgentCli(
   env: Record<string, string>,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const c = agentCommand(args);
-  return new Promise((resolve, reject) => {
-    const p = spawn(c.command, c.args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runProcess(c.command, c.args, { env: { ...process.env, ...env }, timeoutMs: 60_000 });
 }
 
 /** `activation`: a code made elsewhere (the console, the CLI); without it one is created here. */
