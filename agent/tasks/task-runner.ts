@@ -1,53 +1,28 @@
 // One run of a one-shot task: pre-checks, script file, process, running and final reports
-// (spec/luban-protocol.md §5.5–5.7).
-import { constants as fsConstants } from 'node:fs';
-import { open, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { isCommandType, type CommandType, type RunTaskEntry, type WallClock } from '../../protocol/index.js';
-import {
-  runProcess,
-  scriptCommand,
-  scriptPrelude,
-  type ExecOutcome,
-  type Launch,
-  type ProcessContainment,
-} from '../executor/index.js';
-import { ensureError, type AgentPaths, type Logger } from '../shared/index.js';
-import { ensurePrivateDir } from './durable-files.js';
+// (spec/luban-protocol.md §5.5–5.7); the checks and the script file live beside it.
+import type { CommandType, RunTaskEntry, WallClock } from '../../protocol/index.js';
+import { runProcess, type ExecOutcome, type Launch, type ProcessContainment } from '../executor/index.js';
+import { ensureError } from '../shared/index.js';
 import { OutputAccounting, reportIntervalMs } from './output-accounting.js';
 import { powerActionFor, type PowerAction } from './power.js';
 import type { OutboxReport } from './report-outbox.js';
-import { UserLookupError, lookupUser, spawnIdentity, taskEnv, type RunAsPort, type TaskUser } from './run-as-user.js';
+import { taskEnv } from './run-as-user.js';
 import { procStat, type RunningJournal } from './running-journal.js';
-import {
-  base64Problem,
-  builtInParameters,
-  decodeBase64,
-  runnableTypes,
-  scriptFileName,
-  substituteParameters,
-  taskError,
-  timeoutMs,
-  truncateUtf8,
-} from './task-input.js';
+import { timeoutMs, taskError, truncateUtf8 } from './task-input.js';
+import { precheck } from './task-precheck.js';
+import { PrepareError, TaskScript, type ScriptContext } from './task-script.js';
 import type { TaskReporter } from './task-reporter.js';
 
-export interface TaskRunContext {
+/** The script's part (run-as port, paths, platform, log, instance id) is ScriptContext. */
+export interface TaskRunContext extends ScriptContext {
   /** Running reports (fire-and-forget). */
   reporter: TaskReporter;
   /** Queues a final/invalid/error report durably (the outbox); resolves once it is safe. */
   final: (r: OutboxReport, body?: Buffer, after?: PowerAction) => Promise<void>;
   journal: RunningJournal;
-  runAs: RunAsPort;
-  paths: AgentPaths;
-  platform: NodeJS.Platform;
   killGraceMs?: number;
   /** Confines the task's process tree beyond its process group (Linux: a cgroup named after the task). */
   containment?: ProcessContainment;
-  /** Already carries the taskId field. */
-  log: Logger;
-  /** Top-level `instanceId` of the fetch response (builtin parameter InstanceId). */
-  instanceId: string;
   /**
    * Set for one run of a periodic task (Period/Rate/At): no running reports, the script file is
    * re-used, and the start and final reports carry what this returns (§5.4, §5.6).
@@ -72,30 +47,6 @@ export interface StopSnapshot {
   dropped: number;
 }
 
-/**
- * Where scripts of tasks that run as another user live: a root-owned 0711 sibling of the 0700
- * script dir. The user can reach its own file by name but cannot list or create anything there.
- */
-export const userScriptDir = (paths: AgentPaths): string => join(dirname(paths.scriptDir), 'script-user');
-
-type Prepared =
-  { ok: true; user: TaskUser; cwd: string; type: CommandType } | { ok: false; param: string; value: string };
-
-/** A failure before the process starts: an `error` report with start=end=0 and an empty body. */
-class PrepareError extends Error {
-  readonly errCode: string;
-  readonly errDesc: string;
-  constructor(errCode: string, errDesc: string) {
-    super(errDesc);
-    this.errCode = errCode;
-    this.errDesc = truncateUtf8(errDesc);
-  }
-}
-
-const SHELL_SAFE_PATH = /^[A-Za-z0-9._/-]+$/;
-/** `sh -c <path>` parses the path: quote it unless it is plainly safe. */
-const shellQuote = (s: string): string => (SHELL_SAFE_PATH.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 export class TaskRun {
   readonly taskId: string;
   readonly invokeVersion: number;
@@ -104,8 +55,7 @@ export class TaskRun {
   readonly #abort = new AbortController();
   readonly #acct: OutputAccounting;
   readonly #inFlight = new Set<Promise<void>>();
-  /** The script file of this run, once written. */
-  #scriptPath: string | undefined;
+  readonly #script: TaskScript;
   /** Set by cancel(): from then on this run reports nothing. */
   #silenced = false;
   #startedAt: number | undefined;
@@ -121,6 +71,11 @@ export class TaskRun {
     this.taskId = entry.task.taskID;
     this.invokeVersion = entry.task.invokeVersion;
     this.#acct = new OutputAccounting({ logQuota: entry.output.logQuota, skipEmpty: entry.output.skipEmpty });
+    this.#script = new TaskScript(
+      ctx,
+      entry.task,
+      entry.repeat === 'EveryReboot' || PERIODIC_REPEATS.has(entry.repeat),
+    );
     this.#settled = new Promise((resolve) => (this.#settle = resolve));
   }
 
@@ -175,7 +130,7 @@ export class TaskRun {
   async #run(): Promise<void> {
     const { log } = this.#ctx;
     const task = this.#entry.task;
-    const pre = await this.#precheck();
+    const pre = await precheck(task, this.#ctx.platform, log);
     if (this.#silenced) {
       return;
     }
@@ -187,7 +142,7 @@ export class TaskRun {
 
     let launch: Launch;
     try {
-      launch = await this.#prepare(pre.type, pre.user, pre.cwd);
+      launch = await this.#script.prepare(pre.type, pre.user, pre.cwd);
     } catch (e) {
       if (!(e instanceof PrepareError)) {
         throw e;
@@ -224,7 +179,7 @@ export class TaskRun {
     const outcome = await running.outcome;
     clearInterval(this.#ticker);
     if (task.secretContent) {
-      await this.#wipeScript();
+      await this.#script.wipe();
     }
     if (this.#silenced) {
       return;
@@ -341,177 +296,5 @@ export class TaskRun {
         return this.#report({ ...this.#final(0, 0, 0, 0), kind: 'error', ...err });
       }
     }
-  }
-
-  /** §5.6 step 1: the checks whose failure is an `invalid` report and nothing else. */
-  async #precheck(): Promise<Prepared> {
-    const task = this.#entry.task;
-    const type = task.type;
-    if (!isCommandType(type) || !runnableTypes(this.#ctx.platform).includes(type)) {
-      return { ok: false, param: 'TypeInvalid', value: `TypeInvalid_${type}` };
-    }
-    const b64 = base64Problem(task.commandContent);
-    if (b64 !== undefined) {
-      return { ok: false, param: 'CommandContentInvalid', value: b64 };
-    }
-
-    let user: TaskUser;
-    try {
-      user = await lookupUser(task.username);
-    } catch (e) {
-      const cause = e instanceof UserLookupError ? e.message : ensureError(e).message;
-      return { ok: false, param: 'UsernameOrPasswordInvalid', value: `UserInvalid_${task.username}: ${cause}` };
-    }
-
-    if (task.workingDirectory !== '') {
-      if (!(await isDirectory(task.workingDirectory))) {
-        return { ok: false, param: 'workingDirectory', value: 'WorkingDirectoryNotExist: <nil>' };
-      }
-      return { ok: true, user, cwd: task.workingDirectory, type };
-    }
-    if (user.home !== '' && (await isDirectory(user.home))) {
-      return { ok: true, user, cwd: user.home, type };
-    }
-    if (task.username !== '') {
-      return { ok: false, param: 'workingDirectory', value: 'DefaultWorkingDirectoryNotAvailable: <nil>' };
-    }
-    // The agent's own user without a usable home: run from the filesystem root.
-    this.#ctx.log.warn('task home directory missing', { home: user.home });
-    return { ok: true, user, cwd: '/', type };
-  }
-
-  /**
-   * §5.6 steps 2–4: decode, substitute parameters, write the script file once; returns the command
-   * line that starts it, through the run-as port when the task runs as another user.
-   */
-  async #prepare(type: CommandType, user: TaskUser, cwd: string): Promise<Launch> {
-    const { platform } = this.#ctx;
-    const asOther = spawnIdentity(user).uid !== undefined;
-    // Refused before the script is written: once the cause is fixed, a new delivery can still run.
-    const refusal = asOther ? this.#ctx.runAs.refusal(user) : undefined;
-    if (refusal !== undefined) {
-      throw new PrepareError(...values(taskError('ExecuteScriptFailed', -7, refusal.code, refusal.refused, platform)));
-    }
-    const path = await this.#writeScript(type, user);
-    this.#scriptPath = path;
-    const sc = scriptCommand(type, type === 'RunShellScript' ? shellQuote(path) : path, platform);
-    const target = { command: sc.command, args: sc.args };
-    if (!asOther) {
-      return target;
-    }
-    try {
-      return this.#ctx.runAs.launch(target, user, cwd);
-    } catch (e) {
-      throw new PrepareError(
-        ...values(taskError('ExecuteScriptFailed', -7, undefined, ensureError(e).message, platform)),
-      );
-    }
-  }
-
-  /**
-   * Empties the script of a run whose content held parameter-store secrets. The file itself stays:
-   * it is what refuses a second delivery of a one-shot task (ScriptFileExisted).
-   */
-  async #wipeScript(): Promise<void> {
-    if (this.#scriptPath === undefined) {
-      return;
-    }
-    try {
-      const fh = await open(this.#scriptPath, fsConstants.O_WRONLY | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW);
-      await fh.close();
-    } catch (e) {
-      this.#ctx.log.warn('secret script not emptied', { err: ensureError(e).message });
-    }
-  }
-
-  /** Writes a periodic task's script again (it was emptied after the previous run). */
-  async #rewriteScript(path: string, text: string): Promise<void> {
-    try {
-      const fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW);
-      try {
-        await fh.writeFile(text, 'utf8');
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new PrepareError(
-        ...values(taskError('SaveScriptFileFailed', -4, err.code, err.message, this.#ctx.platform)),
-      );
-    }
-  }
-
-  /** Writes the script file once (§5.6 step 4). Returns its path. */
-  async #writeScript(type: CommandType, user: TaskUser): Promise<string> {
-    const { paths, platform, instanceId } = this.#ctx;
-    const task = this.#entry.task;
-    let text = decodeBase64(task.commandContent).toString('utf8');
-    if (task.enableParameter) {
-      text = substituteParameters(
-        text,
-        builtInParameters(task.builtInParameter, instanceId, task.commandId, task.taskID),
-      );
-    }
-    text = scriptPrelude(type, text);
-
-    const ids = spawnIdentity(user);
-    const asOther = ids.uid !== undefined;
-    const dir = asOther ? userScriptDir(paths) : paths.scriptDir;
-    try {
-      await ensurePrivateDir(dir, asOther ? 0o711 : 0o700);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new PrepareError(...values(taskError('GetScriptPathFailed', -1, err.code, err.message, platform)));
-    }
-    const ext = scriptCommand(type, '', platform).extension;
-    const path = join(dir, scriptFileName(task.commandName, task.taskID, task.invokeVersion, ext));
-
-    let fh;
-    try {
-      // O_EXCL: never follows a planted symlink, and an existing file is how a re-delivered
-      // one-shot task is refused (§5.4).
-      fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o700);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'EEXIST') {
-        // EveryReboot and periodic tasks re-use their file without rewriting it; one-shot tasks are refused.
-        if (this.#entry.repeat === 'EveryReboot' || PERIODIC_REPEATS.has(this.#entry.repeat)) {
-          if (task.secretContent) {
-            await this.#rewriteScript(path, text); // emptied after its last run (#wipeScript)
-          }
-          return path;
-        }
-        throw new PrepareError('-9', `ScriptFileExisted: ${path}`);
-      }
-      throw new PrepareError(...values(taskError('SaveScriptFileFailed', -4, err.code, err.message, platform)));
-    }
-    try {
-      await fh.writeFile(text, 'utf8');
-      // Another user gets the file as its own (0700): it must read and execute it, nobody else may.
-      // (The alternative, root-owned 0750 with the user's group, would show the script to every
-      // member of that group.) The directory stays root's, so the user cannot create or list files.
-      if (ids.uid !== undefined && ids.gid !== undefined) {
-        await fh.chown(ids.uid, ids.gid);
-      }
-      await fh.chmod(0o700);
-      await fh.close();
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      await fh.close().catch(() => {});
-      // Leave no half-written file behind, or the next delivery would be refused as a duplicate.
-      await unlink(path).catch(() => {});
-      throw new PrepareError(...values(taskError('SaveScriptFileFailed', -4, err.code, err.message, platform)));
-    }
-    return path;
-  }
-}
-
-const values = (e: { errCode: string; errDesc: string }): [string, string] => [e.errCode, e.errDesc];
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
   }
 }

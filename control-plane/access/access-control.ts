@@ -17,7 +17,8 @@ import {
 import type { AuditEntry } from './audit-trail.js';
 import { compilePolicy, type CompiledPolicy } from './policy-document.js';
 import { evaluate, type Check } from './policy-engine.js';
-import type { RamDirectory, RamSnapshot } from './ram-directory.js';
+import type { RamDirectory } from './ram-directory.js';
+import type { RamSnapshot } from './ram-snapshot.js';
 
 /** Extension actions that manage users and policies: account (root) keys only. */
 export const ROOT_ONLY_ACTIONS: ReadonlySet<string> = new Set([

@@ -20,4 +20,5 @@ export {
 } from './audit-trail.js';
 export { compilePolicy, PolicyDocumentError, type CompiledPolicy } from './policy-document.js';
 export { evaluate, type Check, type Decision, type RequestContext } from './policy-engine.js';
-export { RamDirectory, type RamPolicy, type RamUser } from './ram-directory.js';
+export { RamDirectory } from './ram-directory.js';
+export type { RamPolicy, RamUser } from './ram-views.js';

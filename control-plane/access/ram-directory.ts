@@ -1,67 +1,20 @@
-// RAM users, their AccessKeys, groups, policies and attachments in the store. Every change bumps the
-// version in ram_state inside the same transaction, which is how every node (this one included)
-// learns that its cached view (AccessControl) is stale.
+// RAM users, their AccessKeys, groups, policies and attachments in the store. Every change bumps
+// ram_state's version in its transaction: how every node (this one too) learns its cache is stale.
 import type { Transaction } from 'kysely';
 import type { AccessKeyService } from '../services/index.js';
 import { ApiError } from '../shared/index.js';
 import type { Database, Db } from '../store/index.js';
-import { compilePolicy, PolicyDocumentError } from './policy-document.js';
-
-export interface RamUser {
-  UserName: string;
-  DisplayName: string;
-  Comments: string;
-  CreateDate: string;
-}
-
-export interface RamGroup {
-  GroupName: string;
-  Comments: string;
-  CreateDate: string;
-}
-
-export interface RamPolicy {
-  PolicyName: string;
-  PolicyType: 'Custom';
-  Description: string;
-  CreateDate: string;
-  UpdateDate: string;
-  AttachmentCount: number;
-  PolicyDocument?: string;
-}
-
-/** Everything the authorizer caches, read in one go. */
-export interface RamSnapshot {
-  version: number;
-  /** Every enabled key: its RAM user, or null for an account (root) key. */
-  keys: Map<string, string | null>;
-  /** Policy documents by name. */
-  policies: Map<string, string>;
-  /** Policy names that apply to each user: attached to it, or to one of its groups. */
-  attachments: Map<string, string[]>;
-}
-
-const USER_NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
-const POLICY_NAME_RE = /^[A-Za-z0-9-]{1,128}$/;
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-function checkUserName(name: string): void {
-  if (!USER_NAME_RE.test(name)) {
-    throw new ApiError(
-      'InvalidParameter.UserName',
-      'UserName must be 1 to 64 characters: letters, digits, periods (.), underscores (_), hyphens (-) and @.',
-    );
-  }
-}
-
-function checkPolicyName(name: string): void {
-  if (!POLICY_NAME_RE.test(name)) {
-    throw new ApiError(
-      'InvalidParameter.PolicyName',
-      'PolicyName must be 1 to 128 characters: letters, digits and hyphens (-).',
-    );
-  }
-}
+import {
+  checkDocument,
+  checkGroupName,
+  checkPolicyName,
+  checkUserName,
+  requireGroup,
+  requirePolicy,
+  requireUser,
+} from './ram-checks.js';
+import { readSnapshot, type RamSnapshot } from './ram-snapshot.js';
+import { groupView, iso, policyView, userView, type RamGroup, type RamPolicy, type RamUser } from './ram-views.js';
 
 export class RamDirectory {
   readonly #db: Db;
@@ -80,48 +33,7 @@ export class RamDirectory {
   }
 
   async snapshot(): Promise<RamSnapshot> {
-    return this.#db.transaction().execute(async (tx) => {
-      const v = await tx.selectFrom('ram_state').select('version').where('id', '=', 1).executeTakeFirst();
-      const keys = await tx
-        .selectFrom('access_keys')
-        .select(['access_key_id', 'user_name'])
-        .where('disabled', '=', 0)
-        .execute();
-      const policies = await tx.selectFrom('ram_policies').select(['policy_name', 'document']).execute();
-      const attachments = await tx
-        .selectFrom('ram_policy_attachments')
-        .select(['policy_name', 'principal_type', 'principal_name'])
-        .execute();
-      const members = await tx.selectFrom('ram_group_members').select(['group_name', 'user_name']).execute();
-      const groupsOf = new Map<string, string[]>();
-      for (const m of members) {
-        groupsOf.set(m.user_name, [...(groupsOf.get(m.user_name) ?? []), m.group_name]);
-      }
-      const byPrincipal = new Map<string, string[]>();
-      for (const a of attachments) {
-        const key = `${a.principal_type}:${a.principal_name}`;
-        byPrincipal.set(key, [...(byPrincipal.get(key) ?? []), a.policy_name]);
-      }
-      // A user's policies: its own and those of its groups.
-      const byUser = new Map<string, string[]>();
-      const users = new Set([
-        ...groupsOf.keys(),
-        ...attachments.filter((a) => a.principal_type === 'User').map((a) => a.principal_name),
-      ]);
-      for (const u of users) {
-        const names = [
-          ...(byPrincipal.get(`User:${u}`) ?? []),
-          ...(groupsOf.get(u) ?? []).flatMap((g) => byPrincipal.get(`Group:${g}`) ?? []),
-        ];
-        byUser.set(u, [...new Set(names)]);
-      }
-      return {
-        version: Number(v?.version ?? 0),
-        keys: new Map(keys.map((k) => [k.access_key_id, k.user_name])),
-        policies: new Map(policies.map((p) => [p.policy_name, p.document])),
-        attachments: byUser,
-      };
-    });
+    return readSnapshot(this.#db);
   }
 
   async #change<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -136,24 +48,6 @@ export class RamDirectory {
     });
     await this.onChange();
     return r;
-  }
-
-  async #requireUser(tx: Transaction<Database>, userName: string): Promise<void> {
-    const u = await tx.selectFrom('ram_users').select('user_name').where('user_name', '=', userName).executeTakeFirst();
-    if (!u) {
-      throw new ApiError('EntityNotExist.User', `The user ${userName} does not exist.`);
-    }
-  }
-
-  async #requirePolicy(tx: Transaction<Database>, policyName: string): Promise<void> {
-    const p = await tx
-      .selectFrom('ram_policies')
-      .select('policy_name')
-      .where('policy_name', '=', policyName)
-      .executeTakeFirst();
-    if (!p) {
-      throw new ApiError('EntityNotExist.Policy', `The policy ${policyName} does not exist.`);
-    }
   }
 
   async createUser(input: { userName: string; displayName?: string; comments?: string }): Promise<RamUser> {
@@ -186,7 +80,7 @@ export class RamDirectory {
   /** Deletes a user with its AccessKeys and policy attachments. */
   async deleteUser(userName: string): Promise<void> {
     const keyIds = await this.#change(async (tx) => {
-      await this.#requireUser(tx, userName);
+      await requireUser(tx, userName);
       const keys = await tx
         .selectFrom('access_keys')
         .select('access_key_id')
@@ -206,7 +100,7 @@ export class RamDirectory {
   }
 
   async createAccessKey(userName: string): Promise<{ AccessKeyId: string; AccessKeySecret: string; UserName: string }> {
-    await this.#db.transaction().execute((tx) => this.#requireUser(tx, userName));
+    await this.#db.transaction().execute((tx) => requireUser(tx, userName));
     const k = await this.#keys.create(`RAM user ${userName}`, userName);
     // The key row is committed; the version bump tells every node's cache about it.
     await this.#change(() => Promise.resolve());
@@ -214,7 +108,7 @@ export class RamDirectory {
   }
 
   async listAccessKeys(userName: string): Promise<{ AccessKeyId: string; CreateDate: string; Status: string }[]> {
-    await this.#db.transaction().execute((tx) => this.#requireUser(tx, userName));
+    await this.#db.transaction().execute((tx) => requireUser(tx, userName));
     const rows = await this.#db
       .selectFrom('access_keys')
       .select(['access_key_id', 'created_at', 'disabled'])
@@ -270,7 +164,7 @@ export class RamDirectory {
   async updatePolicy(policyName: string, policyDocument: string): Promise<void> {
     checkDocument(policyName, policyDocument);
     await this.#change(async (tx) => {
-      await this.#requirePolicy(tx, policyName);
+      await requirePolicy(tx, policyName);
       await tx
         .updateTable('ram_policies')
         .set({ document: policyDocument, updated_at: Date.now() })
@@ -314,7 +208,7 @@ export class RamDirectory {
   /** Alibaba refuses to delete an attached policy (DeleteConflict.Policy.User): detach it first. */
   async deletePolicy(policyName: string): Promise<void> {
     await this.#change(async (tx) => {
-      await this.#requirePolicy(tx, policyName);
+      await requirePolicy(tx, policyName);
       const attached = await tx
         .selectFrom('ram_policy_attachments')
         .select(['principal_type', 'principal_name'])
@@ -348,8 +242,8 @@ export class RamDirectory {
 
   async #attach(type: 'User' | 'Group', policyName: string, principal: string): Promise<void> {
     await this.#change(async (tx) => {
-      await this.#requirePolicy(tx, policyName);
-      await (type === 'User' ? this.#requireUser(tx, principal) : this.#requireGroup(tx, principal));
+      await requirePolicy(tx, policyName);
+      await (type === 'User' ? requireUser(tx, principal) : requireGroup(tx, principal));
       const r = await tx
         .insertInto('ram_policy_attachments')
         .values({ policy_name: policyName, principal_type: type, principal_name: principal, attached_at: Date.now() })
@@ -381,24 +275,8 @@ export class RamDirectory {
     });
   }
 
-  async #requireGroup(tx: Transaction<Database>, groupName: string): Promise<void> {
-    const g = await tx
-      .selectFrom('ram_groups')
-      .select('group_name')
-      .where('group_name', '=', groupName)
-      .executeTakeFirst();
-    if (!g) {
-      throw new ApiError('EntityNotExist.Group', `The group ${groupName} does not exist.`);
-    }
-  }
-
   async createGroup(input: { groupName: string; comments?: string }): Promise<RamGroup> {
-    if (!USER_NAME_RE.test(input.groupName)) {
-      throw new ApiError(
-        'InvalidParameter.GroupName',
-        'GroupName must be 1 to 64 characters: letters, digits, periods (.), underscores (_), hyphens (-) and @.',
-      );
-    }
+    checkGroupName(input.groupName);
     const row = { group_name: input.groupName, comments: input.comments ?? '', created_at: Date.now() };
     await this.#change(async (tx) => {
       const r = await tx
@@ -421,7 +299,7 @@ export class RamDirectory {
   /** Deletes a group with its memberships and policy attachments (the users stay). */
   async deleteGroup(groupName: string): Promise<void> {
     await this.#change(async (tx) => {
-      await this.#requireGroup(tx, groupName);
+      await requireGroup(tx, groupName);
       await tx.deleteFrom('ram_group_members').where('group_name', '=', groupName).execute();
       await tx
         .deleteFrom('ram_policy_attachments')
@@ -434,8 +312,8 @@ export class RamDirectory {
 
   async addUserToGroup(userName: string, groupName: string): Promise<void> {
     await this.#change(async (tx) => {
-      await this.#requireUser(tx, userName);
-      await this.#requireGroup(tx, groupName);
+      await requireUser(tx, userName);
+      await requireGroup(tx, groupName);
       const r = await tx
         .insertInto('ram_group_members')
         .values({ group_name: groupName, user_name: userName, joined_at: Date.now() })
@@ -461,7 +339,7 @@ export class RamDirectory {
   }
 
   async listGroupsForUser(userName: string): Promise<RamGroup[]> {
-    await this.#db.transaction().execute((tx) => this.#requireUser(tx, userName));
+    await this.#db.transaction().execute((tx) => requireUser(tx, userName));
     const rows = await this.#db
       .selectFrom('ram_groups')
       .innerJoin('ram_group_members as m', 'm.group_name', 'ram_groups.group_name')
@@ -473,7 +351,7 @@ export class RamDirectory {
   }
 
   async listPoliciesForGroup(groupName: string): Promise<RamPolicy[]> {
-    await this.#db.transaction().execute((tx) => this.#requireGroup(tx, groupName));
+    await this.#db.transaction().execute((tx) => requireGroup(tx, groupName));
     const rows = await this.#db
       .selectFrom('ram_policies')
       .innerJoin('ram_policy_attachments as a', 'a.policy_name', 'ram_policies.policy_name')
@@ -486,7 +364,7 @@ export class RamDirectory {
   }
 
   async listPoliciesForUser(userName: string): Promise<RamPolicy[]> {
-    await this.#db.transaction().execute((tx) => this.#requireUser(tx, userName));
+    await this.#db.transaction().execute((tx) => requireUser(tx, userName));
     const rows = await this.#db
       .selectFrom('ram_policies')
       .innerJoin('ram_policy_attachments as a', 'a.policy_name', 'ram_policies.policy_name')
@@ -497,39 +375,4 @@ export class RamDirectory {
       .execute();
     return rows.map((r) => policyView(r, 1, false));
   }
-}
-
-function checkDocument(name: string, document: string): void {
-  try {
-    compilePolicy(name, document);
-  } catch (e) {
-    if (e instanceof PolicyDocumentError) {
-      throw new ApiError('MalformedPolicyDocument', e.message);
-    }
-    throw e;
-  }
-}
-
-function userView(r: { user_name: string; display_name: string; comments: string; created_at: number }): RamUser {
-  return { UserName: r.user_name, DisplayName: r.display_name, Comments: r.comments, CreateDate: iso(r.created_at) };
-}
-
-function groupView(r: { group_name: string; comments: string; created_at: number }): RamGroup {
-  return { GroupName: r.group_name, Comments: r.comments, CreateDate: iso(r.created_at) };
-}
-
-function policyView(
-  r: { policy_name: string; description: string; document: string; created_at: number; updated_at: number },
-  attachments: number,
-  withDocument: boolean,
-): RamPolicy {
-  return {
-    PolicyName: r.policy_name,
-    PolicyType: 'Custom',
-    Description: r.description,
-    CreateDate: iso(r.created_at),
-    UpdateDate: iso(r.updated_at),
-    AttachmentCount: attachments,
-    ...(withDocument ? { PolicyDocument: r.document } : {}),
-  };
 }

@@ -2,6 +2,7 @@
 // limits and options it was built with, and who listens for executions ending. InvocationService
 // (invocations.ts) builds one and hands it to each part.
 import type { Db, GroupedTransactions } from '../store/index.js';
+import type { CounterDeltas } from './invocation-counters.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import type { ExecutionStatus } from './invocation-status.js';
 import type { ParameterSource } from './invocation-parameters.js';
@@ -40,8 +41,11 @@ export interface ExecutionEnded {
 
 export interface InvocationContext {
   readonly db: Db;
-  /** The agents' hot path (fetches, reports): many agents' units of work in one commit. */
-  readonly grouped: GroupedTransactions;
+  /**
+   * The agents' hot path (fetches, reports): many agents' units of work in one commit; units
+   * collect their counter moves (collectMoves), written once per group.
+   */
+  readonly grouped: GroupedTransactions<CounterDeltas>;
   readonly notifier: AgentNotifier;
   readonly regionId: string;
   readonly limits: InvocationLimits;

@@ -2,8 +2,7 @@
 // every record transition, so the aggregated status is a column SQL can filter and page on; and the
 // ended-listeners, told once a transaction that ended executions has committed.
 import { sql } from 'kysely';
-import { appendTo } from '../shared/index.js';
-import type { Db, InvocationTable } from '../store/index.js';
+import type { Db, GroupCollector, InvocationTable } from '../store/index.js';
 import type { InvocationContext } from './invocation-context.js';
 import {
   type ExecutionStatus,
@@ -42,51 +41,90 @@ const countsOf = (r: Pick<InvocationTable, `n_${string}` & keyof InvocationTable
   Failed: r.n_failed,
 });
 
-/**
- * Moves the invocation counters for record transitions (all of one invocation) and stores the
- * aggregated status they imply. Call inside the transaction that changed the records.
- */
-export async function countMoves(tx: Db, invokeId: string, moves: readonly Transition[]): Promise<void> {
-  const delta = new Map<RecordStatus, number>();
+/** Counter changes not yet written: invocation → record status → how many records moved in (or out). */
+export type CounterDeltas = Map<string, Map<RecordStatus, number>>;
+
+/** Adds record transitions (of any invocations) to `deltas`. */
+export function collectMoves(deltas: CounterDeltas, moves: readonly Transition[]): void {
   for (const m of moves) {
     const from = recordStatus(m.from as ExecutionStatus);
     const to = recordStatus(m.to as ExecutionStatus);
     if (from !== to) {
-      delta.set(from, (delta.get(from) ?? 0) - 1);
-      delta.set(to, (delta.get(to) ?? 0) + 1);
+      let d = deltas.get(m.invokeId);
+      if (d === undefined) {
+        d = new Map();
+        deltas.set(m.invokeId, d);
+      }
+      d.set(from, (d.get(from) ?? 0) - 1);
+      d.set(to, (d.get(to) ?? 0) + 1);
     }
   }
-  const set: Record<string, ReturnType<typeof sql>> = {};
-  for (const [s, n] of delta) {
-    if (n !== 0) {
-      set[COUNTER[s]] = sql`${sql.ref(COUNTER[s])} + ${n}`;
+}
+
+/**
+ * Moves each invocation's counters by its deltas and stores the aggregated status they imply. Call
+ * inside the transaction that changed the records.
+ */
+export async function writeCounterDeltas(tx: Db, deltas: CounterDeltas): Promise<void> {
+  for (const [invokeId, delta] of deltas) {
+    const set: Record<string, ReturnType<typeof sql>> = {};
+    for (const [s, n] of delta) {
+      if (n !== 0) {
+        set[COUNTER[s]] = sql`${sql.ref(COUNTER[s])} + ${n}`;
+      }
     }
+    if (Object.keys(set).length === 0) {
+      continue;
+    }
+    const row = await tx
+      .updateTable('invocations')
+      .set(set)
+      .where('invoke_id', '=', invokeId)
+      .returning(['n_pending', 'n_scheduled', 'n_running', 'n_stopping', 'n_stopped', 'n_finished', 'n_failed'])
+      .executeTakeFirstOrThrow();
+    await tx
+      .updateTable('invocations')
+      .set({ status: invocationStatusOf(countsOf(row)) })
+      .where('invoke_id', '=', invokeId)
+      .execute();
   }
-  if (Object.keys(set).length === 0) {
-    return;
-  }
-  const row = await tx
-    .updateTable('invocations')
-    .set(set)
-    .where('invoke_id', '=', invokeId)
-    .returning(['n_pending', 'n_scheduled', 'n_running', 'n_stopping', 'n_stopped', 'n_finished', 'n_failed'])
-    .executeTakeFirstOrThrow();
-  await tx
-    .updateTable('invocations')
-    .set({ status: invocationStatusOf(countsOf(row)) })
-    .where('invoke_id', '=', invokeId)
-    .execute();
+}
+
+/**
+ * The agents' grouped transactions leave the counters to the end of the group: a fan-out's
+ * reports arrive together and all move the same invocation's row, which is then written once per
+ * group instead of twice per report.
+ */
+export const COUNTER_COLLECTOR: GroupCollector<CounterDeltas> = {
+  create: () => new Map(),
+  merge(into, from) {
+    for (const [invokeId, delta] of from) {
+      const d = into.get(invokeId);
+      if (d === undefined) {
+        into.set(invokeId, delta);
+        continue;
+      }
+      for (const [s, n] of delta) {
+        d.set(s, (d.get(s) ?? 0) + n);
+      }
+    }
+  },
+  write: writeCounterDeltas,
+};
+
+/** Moves the counters for record transitions (all of one invocation) now. */
+export async function countMoves(tx: Db, invokeId: string, moves: readonly Transition[]): Promise<void> {
+  await countAllMoves(
+    tx,
+    moves.map((m) => ({ ...m, invokeId })),
+  );
 }
 
 /** countMoves for transitions of any number of invocations. */
 export async function countAllMoves(tx: Db, moves: readonly Transition[]): Promise<void> {
-  const byInvocation = new Map<string, Transition[]>();
-  for (const m of moves) {
-    appendTo(byInvocation, m.invokeId, m);
-  }
-  for (const [invokeId, ms] of byInvocation) {
-    await countMoves(tx, invokeId, ms);
-  }
+  const deltas: CounterDeltas = new Map();
+  collectMoves(deltas, moves);
+  await writeCounterDeltas(tx, deltas);
 }
 
 /** Tells the ended-listeners of transitions into a final status; call after the commit. */

@@ -9,6 +9,7 @@
 import type { Report, RunTaskEntry, TaskListQuery } from '../../protocol/index.js';
 import { GroupedTransactions, type Db } from '../store/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
+import { COUNTER_COLLECTOR } from './invocation-counters.js';
 import { InvocationControl, type ModifyInvocationInput } from './invocation-control.js';
 import {
   DEFAULT_INVOCATION_OPTIONS,
@@ -58,7 +59,7 @@ export class InvocationService {
   ) {
     this.#ctx = {
       db,
-      grouped: new GroupedTransactions(db),
+      grouped: new GroupedTransactions(db, COUNTER_COLLECTOR),
       notifier,
       regionId,
       limits,

@@ -4,7 +4,7 @@
 import type { Report } from '../../protocol/index.js';
 import type { Db, InvocationInstanceTable, InvocationRunTable } from '../store/index.js';
 import type { InvocationContext } from './invocation-context.js';
-import { announceEnded, countMoves, type Transition } from './invocation-counters.js';
+import { announceEnded, collectMoves, type CounterDeltas, type Transition } from './invocation-counters.js';
 import { secretMaskFor } from './invocation-parameters.js';
 import { isFinal } from './invocation-status.js';
 import { runsSeparately } from './schedules.js';
@@ -83,7 +83,7 @@ export class ReportApplication {
    */
   async applyReport(instanceId: string, report: Report, body: Buffer, nowMs: number): Promise<'applied' | 'ignored'> {
     // Grouped with the reports of other agents that arrive together: one commit for all of them.
-    const move = await this.#ctx.grouped.run(async (tx) => {
+    const move = await this.#ctx.grouped.run(async (tx, counts) => {
       const rec = await tx
         .selectFrom('invocation_instances as r')
         .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
@@ -97,7 +97,7 @@ export class ReportApplication {
       }
       const mask = body.length > 0 ? await secretMaskFor(this.#ctx, tx, rec) : undefined;
       if (runsSeparately(rec.repeat_mode)) {
-        return this.#applyRunReport(tx, rec, report, body, nowMs, mask);
+        return this.#applyRunReport(tx, rec, report, body, nowMs, mask, counts);
       }
       if (isFinal(rec.status)) {
         return undefined;
@@ -110,7 +110,7 @@ export class ReportApplication {
         .where('instance_id', '=', instanceId)
         .execute();
       const m: Transition = { invokeId: rec.invoke_id, instanceId, from: rec.status, to: patch.status ?? rec.status };
-      await countMoves(tx, rec.invoke_id, [m]);
+      collectMoves(counts, [m]); // written once for the whole group
       return m;
     });
     if (!move) {
@@ -137,6 +137,7 @@ export class ReportApplication {
     body: Buffer,
     nowMs: number,
     mask: OutputMask,
+    counts: CounterDeltas,
   ): Promise<Transition | undefined> {
     const key = { invoke_id: rec.invoke_id, instance_id: rec.instance_id };
     const runs = () =>
@@ -248,7 +249,7 @@ export class ReportApplication {
       .where('instance_id', '=', key.instance_id)
       .execute();
     const m: Transition = { invokeId: rec.invoke_id, instanceId: rec.instance_id, from: rec.status, to };
-    await countMoves(tx, rec.invoke_id, [m]);
+    collectMoves(counts, [m]); // written once for the whole group
     return m;
   }
 

@@ -2,7 +2,7 @@
 // in the same transaction.
 import { REPEATS, type Repeat, type RunTaskEntry, type TaskListQuery } from '../../protocol/index.js';
 import type { InvocationContext } from './invocation-context.js';
-import { announceEnded, countAllMoves, type Transition } from './invocation-counters.js';
+import { announceEnded, collectMoves, type Transition } from './invocation-counters.js';
 import { resolveForDelivery } from './invocation-parameters.js';
 import { isPeriodic } from './schedules.js';
 
@@ -53,7 +53,7 @@ export class TaskDelivery {
     const coldStart = q.reason === 'startup' && q.coldStart === true;
     let invalid: Transition[] = [];
     // Grouped with other agents' fetches that arrive together: one commit for all of them.
-    const rows = await this.#ctx.grouped.run(async (tx) => {
+    const rows = await this.#ctx.grouped.run(async (tx, counts) => {
       let sel = tx
         .selectFrom('invocation_instances as r')
         .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
@@ -159,7 +159,7 @@ export class TaskDelivery {
           moves.push({ invokeId: r.invoke_id, instanceId, from: 'Scheduled', to: 'Pending' });
         }
       }
-      await countAllMoves(tx, moves);
+      collectMoves(counts, moves); // written once for the whole group
       invalid = moves.filter((m) => m.to === 'Invalid');
       return rows
         .filter((r) => r.status === 'Stopping' || !params.failed.has(r.invoke_id))

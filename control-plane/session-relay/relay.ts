@@ -1,44 +1,25 @@
-// The Session Manager relay: the agent's data channel (`/luban/session/backend`, 60-byte frames,
-// hybrid-signed handshake) and the operator's client socket (`/session?sessionId&token`, the
-// stock user-side 30-byte frames) meet here, one pair per session, and every frame is re-framed
-// on its way across. Flow control: a side is paused (TCP backpressure) while the other side's
-// socket holds more than HIGH_WATER bytes unsent, and while its counterpart has not connected
-// yet past a small buffer, so nothing is buffered without bound.
+// The Session Manager relay: admits the agent's and the client's sockets of a session, pairs
+// them (or bridges to the node that holds the agent) and ends the session; frames go via pump.ts.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import {
-  ClientMessageType,
-  decodeClientFrame,
-  decodeSessionFrame,
-  encodeClientClosed,
-  encodeClientFrame,
-  encodeClientSpeed,
-  encodeSessionFrame,
-  encodeSetSize,
-  LubanPath,
-  parseClientSize,
-  SessionMessageType,
-} from '../../protocol/index.js';
+import { ClientMessageType, encodeClientClosed, encodeClientSpeed, LubanPath } from '../../protocol/index.js';
 import type { HybridAuthenticator } from '../agent-api/index.js';
 import type { SessionRow, SessionService } from '../services/index.js';
 import type { Log } from '../shared/index.js';
 import { BRIDGE_PATH, openBridge, verifyBridge } from './bridge.js';
 import {
-  HIGH_WATER,
-  LOW_WATER,
-  EARLY_BUFFER_BYTES,
-  AGENT_RECONNECT_GRACE_MS,
-  EXPIRY_SWEEP_MS,
-  RECORDING_SWEEP_MS,
-  COALESCE_MAX_BYTES,
   AGENT_CLOSE_WAIT_MS,
+  AGENT_RECONNECT_GRACE_MS,
   AGENT_WATCH_MS,
-  CLIENT_REASON,
-  refuse,
   asBuffer,
+  CLIENT_REASON,
+  EXPIRY_SWEEP_MS,
   Link,
+  RECORDING_SWEEP_MS,
+  refuse,
 } from './link.js';
+import { FramePump } from './pump.js';
 import type { Recorder } from './recorder.js';
 
 /** Where operators' clients connect (the path of StartTerminalSession's WebSocketUrl). */
@@ -51,6 +32,11 @@ export interface RelayDeps {
   recorder?: Recorder;
 }
 
+/**
+ * The agent's data channel (`/luban/session/backend`, 60-byte frames, hybrid-signed handshake) and
+ * the operator's client socket (`/session?sessionId&token`, the stock user-side 30-byte frames)
+ * meet here, one pair per session, and every frame is re-framed on its way across.
+ */
 export class SessionRelay {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
   readonly #links = new Map<string, Link>();
@@ -61,10 +47,25 @@ export class SessionRelay {
   #lastRecordingSweep = 0;
   /** This node's address for bridges from other nodes, and the CA to check theirs. */
   #node: { url: string; ca: string | undefined } = { url: '', ca: undefined };
+  readonly #pump: FramePump;
 
   constructor(d: RelayDeps) {
     this.#d = d;
     d.sessions.onEnded = (id, reason) => this.#endLink(id, reason);
+    this.#pump = new FramePump({
+      startRecording: (link) => {
+        if (!this.#d.recorder) {
+          return;
+        }
+        // Recorded where the agent's channel is (in a cluster, not on the front node).
+        const r = this.#d.recorder.open(link.sessionId, Date.now());
+        link.recording = r.recording;
+        void this.#d.sessions.setRecording(link.sessionId, r.relPath).catch(() => {});
+      },
+      clientClosed: (link) => {
+        void this.#d.sessions.end(link.sessionId, 'ClientClosed', Date.now()).catch(() => {});
+      },
+    });
   }
 
   /** Sessions with at least one socket open on this node. */
@@ -178,15 +179,15 @@ export class SessionRelay {
     link.agent = ws;
     this.#d.log.info('session agent connected', { sessionId: s.session_id, instanceId: s.instance_id });
     clearInterval(link.watch);
-    this.#flush(link.toAgent, ws, () => {
+    this.#pump.flushQueued(link.toAgent, ws, () => {
       link.toAgentBytes = 0;
     });
     link.toAgent = [];
-    this.#replayEarly(link);
+    this.#pump.replayEarly(link);
     if (link.client?.isPaused) {
       link.client.resume();
     }
-    ws.on('message', (data) => this.#fromAgent(link, asBuffer(data)));
+    ws.on('message', (data) => this.#pump.fromAgent(link, asBuffer(data)));
     ws.on('close', () => {
       if (link.agent !== ws) {
         return;
@@ -229,9 +230,9 @@ export class SessionRelay {
     this.#d.log.info('session client connected', { sessionId: s.session_id, accessKeyId: s.access_key_id });
     // The stock client sends at 200 kbit/s until told a speed.
     ws.send(
-      this.#clientFrame(link, ClientMessageType.Status, encodeClientSpeed(this.#d.sessions.options.flowLimitBps)),
+      this.#pump.clientFrame(link, ClientMessageType.Status, encodeClientSpeed(this.#d.sessions.options.flowLimitBps)),
     );
-    this.#flush(link.toClient, ws, () => {
+    this.#pump.flushQueued(link.toClient, ws, () => {
       link.toClientBytes = 0;
     });
     link.toClient = [];
@@ -241,7 +242,7 @@ export class SessionRelay {
     if (!link.agent) {
       this.#watchForAgent(link);
     }
-    ws.on('message', (data) => this.#fromClient(link, asBuffer(data)));
+    ws.on('message', (data) => this.#pump.fromClient(link, asBuffer(data)));
     ws.on('close', (code) => {
       if (link.client !== ws) {
         return;
@@ -264,139 +265,6 @@ export class SessionRelay {
       this.#forgetIfIdle(link);
     });
     ws.on('error', (e) => this.#d.log.warn('session client socket error', { sessionId: s.session_id, err: e.message }));
-  }
-
-  #fromAgent(link: Link, data: Buffer): void {
-    link.closeWait?.refresh();
-    const f = decodeSessionFrame(data);
-    if (!f || f.messageType !== SessionMessageType.OutputStreamData) {
-      return;
-    }
-    if (this.#d.recorder && !link.portForward && !link.recording && !link.ended) {
-      // Recorded where the agent's channel is (in a cluster, not on the front node).
-      const r = this.#d.recorder.open(link.sessionId, Date.now());
-      link.recording = r.recording;
-      void this.#d.sessions.setRecording(link.sessionId, r.relPath).catch(() => {});
-    }
-    link.recording?.output(f.payload, Date.now());
-    // Output is a byte stream: the frames of one read from the agent's socket (the agent sends at
-    // most 2 KiB each) go to the client as one frame, which is most of the relay's cost saved.
-    link.outParts.push(f.payload);
-    link.outBytes += f.payload.length;
-    if (link.outBytes >= COALESCE_MAX_BYTES) {
-      this.#flushOutput(link);
-    } else if (!link.outScheduled) {
-      link.outScheduled = true;
-      setImmediate(() => this.#flushOutput(link));
-    }
-  }
-
-  #flushOutput(link: Link): void {
-    link.outScheduled = false;
-    if (link.outBytes === 0) {
-      return;
-    }
-    const payload = link.outParts.length === 1 ? link.outParts[0]! : Buffer.concat(link.outParts, link.outBytes);
-    link.outParts = [];
-    link.outBytes = 0;
-    this.#send(link, this.#clientFrame(link, ClientMessageType.Output, payload), link.client, link.agent, 'toClient');
-  }
-
-  #fromClient(link: Link, data: Buffer): void {
-    if (link.bridge?.readyState === WebSocket.OPEN) {
-      this.#send(link, data, link.bridge, link.client, 'toAgent');
-      return;
-    }
-    if (!link.agent && !link.ended) {
-      // Held as received: replayed to a local agent, or passed through a bridge.
-      link.early.push(data);
-      link.earlyBytes += data.length;
-      if (link.earlyBytes > EARLY_BUFFER_BYTES) {
-        link.client?.pause();
-      }
-      return;
-    }
-    const f = decodeClientFrame(data);
-    if (!f) {
-      return;
-    }
-    switch (f.messageType) {
-      case ClientMessageType.Input:
-        this.#send(
-          link,
-          this.#agentFrame(link, SessionMessageType.InputStreamData, f.payload),
-          link.agent,
-          link.client,
-          'toAgent',
-        );
-        return;
-      case ClientMessageType.SetSize: {
-        const size = parseClientSize(f.payload);
-        if (size) {
-          link.recording?.resize(size.cols, size.rows, Date.now());
-          this.#send(
-            link,
-            this.#agentFrame(link, SessionMessageType.SetSize, encodeSetSize(size)),
-            link.agent,
-            link.client,
-            'toAgent',
-          );
-        }
-        return;
-      }
-      case ClientMessageType.Close:
-        void this.#d.sessions.end(link.sessionId, 'ClientClosed', Date.now()).catch(() => {});
-        return;
-      default:
-        return;
-    }
-  }
-
-  /**
-   * Sends a frame to `to`, or holds it while `to` is not connected. Pauses `from` while `to` has
-   * too much unsent, resuming it once the socket drained below the low mark.
-   */
-  #send(
-    link: Link,
-    frame: Uint8Array,
-    to: WebSocket | undefined,
-    from: WebSocket | undefined,
-    queue: 'toAgent' | 'toClient',
-  ): void {
-    if (!to || to.readyState !== WebSocket.OPEN) {
-      if (queue === 'toAgent') {
-        link.toAgent.push(Buffer.from(frame));
-        link.toAgentBytes += frame.length;
-        if (link.toAgentBytes > EARLY_BUFFER_BYTES) {
-          from?.pause();
-        }
-      } else {
-        link.toClient.push(frame);
-        link.toClientBytes += frame.length;
-        if (link.toClientBytes > EARLY_BUFFER_BYTES) {
-          from?.pause();
-        }
-      }
-      return;
-    }
-    to.send(frame, () => {
-      if (from?.isPaused && to.bufferedAmount < LOW_WATER && from.readyState === WebSocket.OPEN) {
-        from.resume();
-      }
-    });
-    // An ended session's agent is draining toward its close: what it sent is already bounded.
-    if (to.bufferedAmount > HIGH_WATER && !link.ended) {
-      from?.pause();
-    }
-  }
-
-  #replayEarly(link: Link): void {
-    const early = link.early;
-    link.early = [];
-    link.earlyBytes = 0;
-    for (const m of early) {
-      this.#fromClient(link, m);
-    }
   }
 
   /** Until the agent's channel is here: if it opens on another node, bridge the client there. */
@@ -436,7 +304,7 @@ export class SessionRelay {
       link.client?.resume();
     });
     // The far node speaks to the client in the client's framing already: passed through.
-    ws.on('message', (data) => this.#send(link, asBuffer(data), link.client, ws, 'toClient'));
+    ws.on('message', (data) => this.#pump.send(link, asBuffer(data), link.client, ws, 'toClient'));
     ws.on('close', () => {
       link.bridge = undefined;
       // The far node ended the session (its Closed status came through) or died: either way over.
@@ -445,26 +313,6 @@ export class SessionRelay {
       this.#forgetIfIdle(link);
     });
     ws.on('error', (e) => this.#d.log.warn('session bridge error', { sessionId: row.session_id, err: e.message }));
-  }
-
-  #flush(frames: Uint8Array[], ws: WebSocket, done: () => void): void {
-    for (const f of frames) {
-      ws.send(f);
-    }
-    done();
-  }
-
-  #agentFrame(link: Link, type: number, payload: Uint8Array): Buffer {
-    return encodeSessionFrame({
-      messageType: type,
-      sessionId: link.sessionId,
-      payload,
-      sequenceNumber: link.agentSeq++,
-    });
-  }
-
-  #clientFrame(link: Link, type: number, payload: Uint8Array): Uint8Array {
-    return encodeClientFrame(type, payload, link.clientSeq++);
   }
 
   /**
@@ -494,7 +342,7 @@ export class SessionRelay {
   }
 
   #finishClient(link: Link): void {
-    this.#flushOutput(link);
+    this.#pump.flushOutput(link);
     clearInterval(link.watch);
     link.bridge?.close(1000);
     link.recording?.close();
@@ -502,7 +350,7 @@ export class SessionRelay {
     const client = link.client;
     if (client?.readyState === WebSocket.OPEN) {
       client.send(
-        this.#clientFrame(
+        this.#pump.clientFrame(
           link,
           ClientMessageType.Status,
           encodeClientClosed(CLIENT_REASON[link.endReason] ?? link.endReason),

@@ -36,6 +36,63 @@ forEachStore((store) => {
       assert.deepEqual(await notes(), ['a', 'c']);
     });
 
+    it('writes what the committed units collected once per group, and drops what a failed unit collected', async () => {
+      await db.deleteFrom('agent_request_ids').execute();
+      const writes: Map<string, number>[] = [];
+      const g = new GroupedTransactions<Map<string, number>>(db, {
+        create: () => new Map(),
+        merge(into, from) {
+          for (const [k, n] of from) {
+            into.set(k, (into.get(k) ?? 0) + n);
+          }
+        },
+        async write(tx, collected) {
+          writes.push(new Map(collected));
+          for (const [k, n] of collected) {
+            await tx
+              .insertInto('agent_request_ids')
+              .values({ id: `sum ${k}`, expires_at: n })
+              .execute();
+          }
+        },
+      });
+      const r = await Promise.allSettled([
+        g.run(async (_tx, c) => void c.set('x', 1)),
+        g.run(async (_tx, c) => {
+          c.set('x', 5);
+          throw new Error('b fails');
+        }),
+        g.run(async (_tx, c) => void c.set('x', 2).set('y', 1)),
+      ]);
+      assert.deepEqual(
+        r.map((x) => x.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.equal(writes.length, 1, 'one write for the group');
+      const rows = await db.selectFrom('agent_request_ids').select(['id', 'expires_at']).orderBy('id').execute();
+      assert.deepEqual(
+        rows.map((row) => `${row.id}=${row.expires_at}`),
+        ['sum x=3', 'sum y=1'],
+      );
+    });
+
+    it('fails the whole group when writing what it collected fails, and keeps none of it', async () => {
+      await db.deleteFrom('agent_request_ids').execute();
+      const g = new GroupedTransactions<string[]>(db, {
+        create: () => [],
+        merge: (into, from) => void into.push(...from),
+        write: async () => {
+          throw new Error('write fails');
+        },
+      });
+      const r = await Promise.allSettled([g.run((tx) => note(tx, 'a')), g.run((tx) => note(tx, 'b'))]);
+      assert.deepEqual(
+        r.map((x) => (x.status === 'rejected' ? (x.reason as Error).message : 'ok')),
+        ['write fails', 'write fails'],
+      );
+      assert.deepEqual(await notes(), []);
+    });
+
     it('runs more units than one group holds, each once', async () => {
       await db.deleteFrom('agent_request_ids').execute();
       const g = new GroupedTransactions(db);

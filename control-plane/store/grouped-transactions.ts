@@ -10,10 +10,22 @@ import type { Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { Db } from './open-store.js';
 
-export type Unit<T> = (tx: Transaction<Database>) => Promise<T>;
+export type Unit<T, C = undefined> = (tx: Transaction<Database>, collected: C) => Promise<T>;
 
-interface Pending {
-  unit: Unit<unknown>;
+/**
+ * What units may leave for the end of their group instead of writing it themselves, because many
+ * units would write the same row (an invocation's status counters, moved by each of 500 reports):
+ * each unit fills a fresh collection; the collections of the units that committed are merged, and
+ * written once, inside the group's transaction, just before its commit.
+ */
+export interface GroupCollector<C> {
+  create(): C;
+  merge(into: C, from: C): void;
+  write(tx: Transaction<Database>, collected: C): Promise<void>;
+}
+
+interface Pending<C> {
+  unit: Unit<unknown, C>;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -21,17 +33,19 @@ interface Pending {
 /** Units per transaction: bounds how long one commit keeps others waiting. */
 const MAX_GROUP = 500;
 
-export class GroupedTransactions {
+export class GroupedTransactions<C = undefined> {
   readonly #db: Db;
-  #pending: Pending[] = [];
+  readonly #collector: GroupCollector<C> | undefined;
+  #pending: Pending<C>[] = [];
 
-  constructor(db: Db) {
+  constructor(db: Db, ...collector: C extends undefined ? [] : [GroupCollector<C>]) {
     this.#db = db;
+    this.#collector = collector[0];
   }
 
-  run<T>(unit: Unit<T>): Promise<T> {
+  run<T>(unit: Unit<T, C>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ unit, resolve: resolve as (v: unknown) => void, reject });
+      this.#pending.push({ unit: unit as Unit<unknown, C>, resolve: resolve as (v: unknown) => void, reject });
       if (this.#pending.length === 1) {
         setImmediate(() => void this.#flush());
       }
@@ -46,21 +60,29 @@ export class GroupedTransactions {
     }
   }
 
-  async #commitGroup(group: Pending[]): Promise<void> {
+  async #commitGroup(group: Pending<C>[]): Promise<void> {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const c = this.#collector;
     try {
       const trx = await this.#db.startTransaction().execute();
       try {
+        const groupCollected = c?.create() as C;
         for (const p of group) {
           const sp = await trx.savepoint('unit').execute();
+          const unitCollected = c?.create() as C;
           try {
-            outcomes.push({ ok: true, value: await p.unit(sp) });
+            outcomes.push({ ok: true, value: await p.unit(sp, unitCollected) });
             await sp.releaseSavepoint('unit').execute();
+            c?.merge(groupCollected, unitCollected);
           } catch (error) {
+            // What a failed unit collected goes with what it wrote.
             outcomes.push({ ok: false, error });
             await sp.rollbackToSavepoint('unit').execute();
             await sp.releaseSavepoint('unit').execute();
           }
+        }
+        if (c) {
+          await c.write(trx, groupCollected);
         }
         await trx.commit().execute();
       } catch (e) {

@@ -1,5 +1,5 @@
 export { openSqliteStore, openStore, migrate, type Db, type StoreOptions } from './open-store.js';
-export { GroupedTransactions, type Unit } from './grouped-transactions.js';
+export { GroupedTransactions, type GroupCollector, type Unit } from './grouped-transactions.js';
 export { dialectOf, escapeLike, likeInsensitive, runOnce, valuesOf, type StoreDialect } from './dialect.js';
 export type * from './schema.js';
 export { pgConnectionString } from './postgres-store.js';
