@@ -6,12 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { SessionClient } from '../../cli/session-client.js';
 import { startAgent, type TestAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';
 import { eventually } from '../harness/eventually.js';
+import { startByteSource } from '../harness/byte-source.js';
 
 interface Started {
   SessionId: string;
@@ -130,28 +131,9 @@ describe('terminal sessions with the real agent', () => {
     c1.close();
 
     const SIZE = 100 * 1024 * 1024;
-    const sent = createHash('sha256');
-    const source = createServer((sock) => {
-      sock.on('error', () => {});
-      let left = SIZE;
-      const chunk = randomBytes(1024 * 1024);
-      const pump = () => {
-        while (left > 0) {
-          const part = chunk.subarray(0, Math.min(chunk.length, left));
-          left -= part.length;
-          sent.update(part);
-          if (!sock.write(part)) {
-            sock.once('drain', pump);
-            return;
-          }
-        }
-        sock.end();
-      };
-      pump();
-    });
-    await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
-    cleanup.after(() => source.close());
-    const s2 = await start({ PortNumber: (source.address() as AddressInfo).port });
+    const source = await startByteSource(SIZE);
+    cleanup.after(() => source.server.close());
+    const s2 = await start({ PortNumber: source.port });
     const c2 = new SessionClient(s2.WebSocketUrl, ca, { keepaliveMs: 500 });
     const got = createHash('sha256');
     let bytes = 0;
@@ -162,6 +144,6 @@ describe('terminal sessions with the real agent', () => {
     await c2.opened;
     await c2.ended;
     assert.equal(bytes, SIZE);
-    assert.equal(got.digest('hex'), sent.digest('hex'));
+    assert.equal(got.digest('hex'), source.sentDigest());
   });
 });

@@ -14,6 +14,7 @@ import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harne
 import { eventually } from '../harness/eventually.js';
 import { apiError } from '../harness/sdk.js';
 import { startSessionPeer, type SessionPeer } from '../harness/session-peer.js';
+import { startByteSource } from '../harness/byte-source.js';
 
 interface Started {
   SessionId: string;
@@ -232,28 +233,9 @@ describe('terminal sessions through the control plane', () => {
 
     // 100 MB from a server on the agent's side to the client, hashed on both ends.
     const SIZE = 100 * 1024 * 1024;
-    const sent = createHash('sha256');
-    const source = createServer((sock) => {
-      sock.on('error', () => {}); // a reset shows as a short or wrong checksum below
-      let left = SIZE;
-      const chunk = randomBytes(1024 * 1024);
-      const pump = () => {
-        while (left > 0) {
-          const part = chunk.subarray(0, Math.min(chunk.length, left));
-          left -= part.length;
-          sent.update(part);
-          if (!sock.write(part)) {
-            sock.once('drain', pump);
-            return;
-          }
-        }
-        sock.end();
-      };
-      pump();
-    });
-    await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
-    cleanup.after(() => source.close());
-    const s2 = await start({ PortNumber: (source.address() as AddressInfo).port });
+    const source = await startByteSource(SIZE);
+    cleanup.after(() => source.server.close());
+    const s2 = await start({ PortNumber: source.port });
     // Nothing goes up this connection but keepalives: they keep the agent's idle limit away.
     const c = new SessionClient(s2.WebSocketUrl, ca, { keepaliveMs: 500 });
     const got = createHash('sha256');
@@ -266,6 +248,6 @@ describe('terminal sessions through the control plane', () => {
     const end = await c.ended;
     assert.equal(end.reason, 'Exit');
     assert.equal(bytes, SIZE);
-    assert.equal(got.digest('hex'), sent.digest('hex'));
+    assert.equal(got.digest('hex'), source.sentDigest());
   });
 });
