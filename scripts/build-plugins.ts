@@ -2,24 +2,12 @@
 // dist/plugins/<name>-<version>.zip: checked the way the control plane and the agent check a
 // package, file modes kept, entries in name order so the same sources give the same bytes.
 //   npx tsx scripts/build-plugins.ts
-import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { inspectPluginPackage, writeZip, type ZipInput } from '../protocol/index.js';
+import { pluginDirEntries } from '../cli/commands/plugin.js';
+import { inspectPluginPackage, writeZip } from '../protocol/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-
-function filesOf(dir: string, base = dir): ZipInput[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const path = join(dir, name);
-      const st = statSync(path);
-      if (st.isDirectory()) {
-        return filesOf(path, base);
-      }
-      return [{ name: relative(base, path).split('\\').join('/'), data: readFileSync(path), mode: st.mode & 0o755 }];
-    });
-}
 
 /** Zips every plugins/<name>/; throws naming the plugin when one is not a valid package. */
 export function buildPlugins(outDir = join(ROOT, 'dist', 'plugins'), srcDir = join(ROOT, 'plugins')): string[] {
@@ -29,7 +17,7 @@ export function buildPlugins(outDir = join(ROOT, 'dist', 'plugins'), srcDir = jo
     if (!statSync(join(srcDir, name)).isDirectory()) {
       continue;
     }
-    const zip = writeZip(filesOf(join(srcDir, name)));
+    const zip = writeZip(pluginDirEntries(join(srcDir, name)));
     const checked = inspectPluginPackage(zip);
     if (!checked.ok) {
       throw new Error(`plugins/${name}: ${checked.errors.join('; ')}`);

@@ -2,6 +2,7 @@
 // `--name value`, `--name=value`, `--name:value`, `-x value`, `-x=value`; a flag that takes a value
 // takes the next argument verbatim even when it starts with `-` (so `--params --enable` passes
 // `--enable` to the plugin); unknown flags are accepted and ignored; flags are case-sensitive.
+import { shlexSplit, ShlexError } from '../shared/index.js';
 
 export interface PluginFlags {
   help: boolean;
@@ -152,63 +153,14 @@ export function pluginArgs(f: Pick<PluginFlags, 'params' | 'paramsV2' | 'separat
   return shellSplit(f.params.split(sep).join(' '));
 }
 
-/** shlex-style splitting: whitespace separates; '…' is literal; "…" honours \" \\ \$ \`; \ escapes outside quotes. */
+/** The stock agent's shlex splitting of `--params`; a line it cannot split is a flag error. */
 export function shellSplit(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let has = false;
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i]!;
-    if (/\s/.test(c)) {
-      if (has) {
-        out.push(cur);
-        cur = '';
-        has = false;
-      }
-      i++;
-    } else if (c === "'") {
-      const end = s.indexOf("'", i + 1);
-      if (end < 0) {
-        throw new FlagError('--params: no closing quotation');
-      }
-      cur += s.slice(i + 1, end);
-      has = true;
-      i = end + 1;
-    } else if (c === '"') {
-      i++;
-      has = true;
-      for (;;) {
-        if (i >= s.length) {
-          throw new FlagError('--params: no closing quotation');
-        }
-        const d = s[i]!;
-        if (d === '"') {
-          i++;
-          break;
-        }
-        if (d === '\\' && i + 1 < s.length && '"\\$`'.includes(s[i + 1]!)) {
-          cur += s[i + 1];
-          i += 2;
-        } else {
-          cur += d;
-          i++;
-        }
-      }
-    } else if (c === '\\') {
-      if (i + 1 < s.length) {
-        cur += s[i + 1];
-      }
-      has = true;
-      i += 2;
-    } else {
-      cur += c;
-      has = true;
-      i++;
+  try {
+    return shlexSplit(s);
+  } catch (e) {
+    if (e instanceof ShlexError) {
+      throw new FlagError(`--params: ${e.message}`);
     }
+    throw e;
   }
-  if (has) {
-    out.push(cur);
-  }
-  return out;
 }

@@ -20,6 +20,5 @@ export {
   sudoRuleText,
   type SessionUserOptions,
 } from './session-user.js';
-export { shlexSplit, ShlexError } from './shlex.js';
 export type { ShellBackendDeps } from './shell-backend.js';
 export { utf8SafeLength } from './utf8-cut.js';

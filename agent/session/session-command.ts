@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import type { SessionTask } from '../../protocol/index.js';
 import { setprivLaunch } from '../executor/index.js';
+import { shlexSplit } from '../shared/index.js';
 import { taskEnv, type TaskUser } from '../tasks/index.js';
 import { conptyCommand } from './conpty.js';
-import { shlexSplit } from './shlex.js';
 import { SessionUserError } from './session-user.js';
 
 export interface SessionCommand {

@@ -9,19 +9,7 @@ import { OutputPump, pacingFor, UNPACED_CHUNK_BYTES } from './output-pump.js';
 import { sessionIdOfStat } from './process-tree.js';
 import { sessionCommand } from './session-command.js';
 import { applySudoRule, SessionUserError } from './session-user.js';
-import { shlexSplit, ShlexError } from './shlex.js';
 import { utf8SafeLength } from './utf8-cut.js';
-
-describe('shlexSplit', () => {
-  it('splits like a POSIX shell without expansion', () => {
-    assert.deepEqual(shlexSplit(`ls -la  /tmp`), ['ls', '-la', '/tmp']);
-    assert.deepEqual(shlexSplit(`sh -c 'echo "a b"; exit 3'`), ['sh', '-c', 'echo "a b"; exit 3']);
-    assert.deepEqual(shlexSplit(`echo "x \\"y\\" \\$HOME" a\\ b ''`), ['echo', 'x "y" $HOME', 'a b', '']);
-    assert.deepEqual(shlexSplit('  '), []);
-    assert.throws(() => shlexSplit(`echo 'open`), ShlexError);
-    assert.throws(() => shlexSplit(`echo "open`), ShlexError);
-  });
-});
 
 describe('utf8SafeLength', () => {
   it('never ends inside a character', () => {

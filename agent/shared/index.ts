@@ -11,3 +11,4 @@ export * from './instance-lock.js';
 export * from './liveness.js';
 export * from './local-zone.js';
 export * from './proxy.js';
+export * from './shlex.js';

@@ -81,14 +81,18 @@ export function pluginCommand<T>(y: Argv<T>, ctx: Context): Argv<T> {
   );
 }
 
-function filesOf(dir: string, base = dir): ZipInput[] {
+/**
+ * A plugin directory as zip entries: names relative to it in name order (the same sources give the
+ * same bytes), execute bits kept. Also packages the repo's own plugins (scripts/build-plugins.ts).
+ */
+export function pluginDirEntries(dir: string, base = dir): ZipInput[] {
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {
       const path = join(dir, name);
       const st = statSync(path);
       return st.isDirectory()
-        ? filesOf(path, base)
+        ? pluginDirEntries(path, base)
         : [{ name: relative(base, path).split('\\').join('/'), data: readFileSync(path), mode: st.mode & 0o755 }];
     });
 }
@@ -101,7 +105,7 @@ export function packageOf(path: string): Buffer {
   } catch {
     throw usageError(`${path}: no such file or directory`);
   }
-  const zip = st.isDirectory() ? writeZip(filesOf(path)) : readFileSync(path);
+  const zip = st.isDirectory() ? writeZip(pluginDirEntries(path)) : readFileSync(path);
   const checked = inspectPluginPackage(zip);
   if (!checked.ok) {
     throw usageError(`${path} is not a valid plugin package: ${checked.errors.join('; ')}`);

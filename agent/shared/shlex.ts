@@ -1,7 +1,7 @@
-// POSIX-shell-like word splitting of a session's `cmdContent` (the stock agent shlex-splits it and
-// runs the words directly under the PTY, without a shell): whitespace separates words, single
-// quotes are literal, double quotes allow \" \\ \$ \` escapes, a backslash outside quotes escapes
-// the next character. No expansion, no comments, no operators.
+// POSIX-shell-like word splitting, as the stock agent's shlex does for a session's `cmdContent`
+// (run as words under the PTY, without a shell) and acs-plugin-manager's `--params`: whitespace
+// separates words, single quotes are literal, double quotes allow \" \\ \$ \` escapes, a backslash
+// outside quotes escapes the next character. No expansion, no comments, no operators.
 
 export class ShlexError extends Error {
   override readonly name = 'ShlexError';
