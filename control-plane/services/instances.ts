@@ -2,7 +2,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { SelectQueryBuilder } from 'kysely';
 import type { Database, Db, InstanceTable } from '../store/index.js';
-import { likeInsensitive, valuesOf } from '../store/index.js';
+import { concurrentWriters, likeInsensitive, valuesOf } from '../store/index.js';
 import { ApiError, Batcher, invalid, isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
 import { keysetPage, type KeyColumn, type Paging } from './paging.js';
@@ -140,15 +140,19 @@ export class InstanceService {
   }
 
   async #writeHeartbeats(beats: Heartbeat[]): Promise<void[]> {
-    await this.#db.transaction().execute(async (tx) => {
-      for (const b of beats) {
-        await tx
-          .updateTable('instances')
-          .set({ last_heartbeat_at: b.nowMs, ...(b.agentVersion ? { agent_version: b.agentVersion } : {}) })
-          .where('instance_id', '=', b.instanceId)
-          .execute();
-      }
-    });
+    // Blind writes, safe beside other nodes' batches; in id order, so that two cannot deadlock.
+    const ordered = [...beats].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+    await concurrentWriters(this.#db)
+      .transaction()
+      .execute(async (tx) => {
+        for (const b of ordered) {
+          await tx
+            .updateTable('instances')
+            .set({ last_heartbeat_at: b.nowMs, ...(b.agentVersion ? { agent_version: b.agentVersion } : {}) })
+            .where('instance_id', '=', b.instanceId)
+            .execute();
+        }
+      });
     return beats.map(() => undefined);
   }
 

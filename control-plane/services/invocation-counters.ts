@@ -66,7 +66,9 @@ export function collectMoves(deltas: CounterDeltas, moves: readonly Transition[]
  * inside the transaction that changed the records.
  */
 export async function writeCounterDeltas(tx: Db, deltas: CounterDeltas): Promise<void> {
-  for (const [invokeId, delta] of deltas) {
+  // In id order: two groups committing at once lock the invocations they share in the same order.
+  const ordered = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [invokeId, delta] of ordered) {
     const set: Record<string, ReturnType<typeof sql>> = {};
     for (const [s, n] of delta) {
       if (n !== 0) {

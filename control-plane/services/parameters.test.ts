@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isApiError, SecretBox } from '../shared/index.js';
+import { instanceRow, runCommandInput } from '../../test/harness/store-rows.js';
 import { forEachStore } from '../../test/harness/stores.js';
 import type { Db } from '../store/index.js';
 import { InvocationService } from './invocations.js';
@@ -278,45 +279,10 @@ forEachStore((store) => {
       );
       await db
         .insertInto('instances')
-        .values({
-          instance_id: 'mi-1',
-          activation_id: 'a',
-          machine_id: 'm',
-          instance_name: 'one',
-          hostname: 'h',
-          intranet_ip: '127.0.0.1',
-          os_type: 'linux',
-          os_version: '',
-          agent_version: '',
-          public_key: '',
-          region_id: 'cn-local',
-          tags: '[]',
-          registered_at: T0,
-          last_heartbeat_at: null,
-          last_invoked_at: null,
-          deregistered_at: null,
-        })
+        .values(instanceRow('mi-1', { instance_name: 'one', registered_at: T0 }))
         .execute();
       const run = (content: string, enableParameter = true) =>
-        svc.runCommand(
-          {
-            instanceIds: ['mi-1'],
-            type: 'RunShellScript',
-            commandContent: content,
-            contentEncoding: 'PlainText',
-            name: '',
-            description: '',
-            workingDir: '',
-            timeout: 10,
-            enableParameter,
-            parameters: {},
-            username: '',
-            keepCommand: false,
-            repeatMode: 'Once',
-            clientToken: undefined,
-          },
-          T0,
-        );
+        svc.runCommand(runCommandInput(['mi-1'], { commandContent: content, enableParameter }), T0);
       const fetch = () => svc.tasksFor('mi-1', { reason: 'kickoff', currentTime: T0, offset: 0, timeZone: 'UTC' }, T0);
       return { db, params, svc, run, fetch };
     }

@@ -2,7 +2,7 @@
 // executions, the run it is about) to the outcome the report means, keeps the output's tail and
 // moves the invocation's counters in the same transaction.
 import type { Report } from '../../protocol/index.js';
-import type { Db, InvocationInstanceTable, InvocationRunTable } from '../store/index.js';
+import { forWrite, type Db, type InvocationInstanceTable, type InvocationRunTable } from '../store/index.js';
 import type { InvocationContext } from './invocation-context.js';
 import { announceEnded, collectMoves, type CounterDeltas, type Transition } from './invocation-counters.js';
 import { secretMaskFor } from './invocation-parameters.js';
@@ -84,14 +84,19 @@ export class ReportApplication {
   async applyReport(instanceId: string, report: Report, body: Buffer, nowMs: number): Promise<'applied' | 'ignored'> {
     // Grouped with the reports of other agents that arrive together: one commit for all of them.
     const move = await this.#ctx.grouped.run(async (tx, counts) => {
-      const rec = await tx
-        .selectFrom('invocation_instances as r')
-        .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
-        .selectAll('r')
-        .select(['i.repeat_mode', 'i.wire_repeat', 'i.enable_parameter'])
-        .where('r.invoke_id', '=', report.taskId)
-        .where('r.instance_id', '=', instanceId)
-        .executeTakeFirst();
+      // Locked until the group commits, with the runs it owns: a report on the same execution in
+      // a group running beside this one waits, then reads what this one wrote.
+      const rec = await forWrite(
+        tx,
+        tx
+          .selectFrom('invocation_instances as r')
+          .innerJoin('invocations as i', 'i.invoke_id', 'r.invoke_id')
+          .selectAll('r')
+          .select(['i.repeat_mode', 'i.wire_repeat', 'i.enable_parameter'])
+          .where('r.invoke_id', '=', report.taskId)
+          .where('r.instance_id', '=', instanceId),
+        'r',
+      ).executeTakeFirst();
       if (!rec || report.kind === 'verified') {
         return undefined;
       }

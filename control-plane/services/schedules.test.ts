@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Report, TaskListQuery } from '../../protocol/index.js';
 import { isApiError } from '../shared/index.js';
+import { instanceRow, runCommandInput } from '../../test/harness/store-rows.js';
 import { forEachStore } from '../../test/harness/stores.js';
 import type { Db } from '../store/index.js';
 import { InvocationService } from './invocations.js';
@@ -26,44 +27,15 @@ async function setup(open: () => Promise<Db>, connected = true) {
   );
   await db
     .insertInto('instances')
-    .values({
-      instance_id: 'mi-1',
-      activation_id: 'a',
-      machine_id: 'm',
-      instance_name: 'one',
-      hostname: 'h',
-      intranet_ip: '127.0.0.1',
-      os_type: 'linux',
-      os_version: '',
-      agent_version: '',
-      public_key: '',
-      region_id: 'cn-local',
-      tags: '[]',
-      registered_at: T0,
-      last_heartbeat_at: null,
-      last_invoked_at: null,
-      deregistered_at: null,
-    })
+    .values(instanceRow('mi-1', { instance_name: 'one', registered_at: T0 }))
     .execute();
   const run = (extra: { repeatMode?: string; frequency?: string; timeout?: number } = {}) =>
     svc.runCommand(
-      {
-        instanceIds: ['mi-1'],
-        type: 'RunShellScript',
-        commandContent: 'echo hi',
-        contentEncoding: 'PlainText',
-        name: '',
-        description: '',
-        workingDir: '',
+      runCommandInput(['mi-1'], {
         timeout: extra.timeout ?? 10,
-        enableParameter: false,
-        parameters: {},
-        username: '',
-        keepCommand: false,
         repeatMode: extra.repeatMode ?? 'Once',
         frequency: extra.frequency,
-        clientToken: undefined,
-      },
+      }),
       T0,
     );
   const fetch = (q: Partial<TaskListQuery> = {}) =>

@@ -1,6 +1,7 @@
 // Task delivery: what an agent's fetch (luban task list) gets, and marking what it got as delivered
 // in the same transaction.
 import { REPEATS, type Repeat, type RunTaskEntry, type TaskListQuery } from '../../protocol/index.js';
+import { forWrite } from '../store/index.js';
 import type { InvocationContext } from './invocation-context.js';
 import { announceEnded, collectMoves, type Transition } from './invocation-counters.js';
 import { resolveForDelivery } from './invocation-parameters.js';
@@ -98,7 +99,10 @@ export class TaskDelivery {
       if (q.taskId !== undefined) {
         sel = sel.where('r.invoke_id', '=', q.taskId);
       }
-      const all = await sel.orderBy('i.created_at').execute();
+      // The records are locked until the group commits: a fetch of the same agent in a group
+      // running beside this one (another node, or this node's next group) waits, then sees them
+      // delivered.
+      const all = await forWrite(tx, sel.orderBy('i.created_at'), 'r').execute();
       // A Period schedule the agent already holds is not sent again on a plain kickoff fetch.
       const rows = all.filter(
         (r) =>

@@ -10,12 +10,14 @@
 //   - bigint columns come back as JS numbers on both (postgres-store.ts sets pg's INT8 parser);
 //   - `count(*)` is a number on both (INT8 on PostgreSQL, parsed as above);
 //   - transactions exclude each other on both: SQLite has one writer, and the PostgreSQL store
-//     takes one advisory lock per transaction (postgres-store.ts), so read-then-write stays safe.
+//     takes one advisory lock per transaction (postgres-store.ts), so read-then-write stays safe;
+//     except the transactions of concurrentWriters(db) on PostgreSQL, which run side by side and
+//     lock the rows they read-then-write with forWrite (below).
 // Not portable, and not used: `random()` (an int64 on SQLite, a float in [0,1) on PostgreSQL),
 // `json_*` functions other than the set below, `GLOB`, `strftime`, `INSERT OR IGNORE/REPLACE`
-// (use onConflict), `FOR UPDATE` (SQLite rejects it), NUL characters in text (PostgreSQL rejects
+// (use onConflict), `FOR UPDATE` written directly (SQLite rejects it: use forWrite), NUL characters in text (PostgreSQL rejects
 // them), text ordering (PostgreSQL follows the database's collation, SQLite compares bytes).
-import { PostgresAdapter, sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -38,6 +40,21 @@ export function valuesOf(db: AnyDb, values: readonly string[]): RawBuilder<strin
   return dialectOf(db) === 'postgres'
     ? sql<string>`(SELECT value FROM jsonb_array_elements_text(${json}::jsonb))`
     : sql<string>`(SELECT value FROM json_each(${json}))`;
+}
+
+/**
+ * A SELECT that locks the rows it reads from table `of` (an alias of the query) until the
+ * transaction ends, for a read-then-write under concurrentWriters: `FOR NO KEY UPDATE OF …` on
+ * PostgreSQL (foreign-key checks of other transactions are not blocked), nothing on SQLite, whose
+ * single writer already excludes the others. After waiting for a lock, PostgreSQL reads the row
+ * again and re-checks the WHERE clause, so what is read is what was committed last.
+ */
+export function forWrite<DB, TB extends keyof DB, O>(
+  db: AnyDb,
+  query: SelectQueryBuilder<DB, TB, O>,
+  of: TB & string,
+): SelectQueryBuilder<DB, TB, O> {
+  return dialectOf(db) === 'postgres' ? query.forNoKeyUpdate(of) : query;
 }
 
 /** Escapes LIKE's own wildcards (`%`, `_`) and the escape character `\`, for `likeInsensitive`. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { forEachStore } from '../../test/harness/stores.js';
+import { after, before, describe, it } from 'node:test';
+import { forEachStore, storeOpener, testedDialects } from '../../test/harness/stores.js';
+import { forWrite } from './dialect.js';
 import { GroupedTransactions } from './grouped-transactions.js';
 import type { Db } from './open-store.js';
 
@@ -103,3 +104,74 @@ forEachStore((store) => {
     });
   });
 });
+
+// Groups of two nodes run side by side on PostgreSQL (SQLite has one writer, so this case cannot
+// arise there): two groups that lock the same rows in opposite orders deadlock, and the group
+// PostgreSQL cancels is run again from the start once the other has committed.
+if (testedDialects().includes('postgres')) {
+  describe('store: postgres', () => {
+    const s = storeOpener('postgres');
+    after(() => s.close());
+
+    it('runs a deadlock victim group again, whole, after the other group commits', async () => {
+      const db = await s.open();
+      await db
+        .insertInto('agent_request_ids')
+        .values([
+          { id: 'a', expires_at: 0 },
+          { id: 'b', expires_at: 0 },
+        ])
+        .execute();
+      const bump = (tx: Db, id: string) =>
+        forWrite(tx, tx.selectFrom('agent_request_ids as r').select('r.expires_at').where('r.id', '=', id), 'r')
+          .executeTakeFirstOrThrow()
+          .then((row) =>
+            tx
+              .updateTable('agent_request_ids')
+              .set({ expires_at: row.expires_at + 1 })
+              .where('id', '=', id)
+              .execute(),
+          );
+      // Each group's second unit starts only once the other group holds its first row.
+      let holdsA!: () => void;
+      let holdsB!: () => void;
+      const aHeld = new Promise<void>((r) => (holdsA = r));
+      const bHeld = new Promise<void>((r) => (holdsB = r));
+      const runs = { one: 0, two: 0 };
+      const one = new GroupedTransactions(db);
+      const two = new GroupedTransactions(db);
+      const r = await Promise.allSettled([
+        one.run(async (tx) => {
+          runs.one++;
+          await bump(tx, 'a');
+          holdsA();
+        }),
+        one.run(async (tx) => {
+          await bHeld;
+          await bump(tx, 'b');
+        }),
+        two.run(async (tx) => {
+          runs.two++;
+          await bump(tx, 'b');
+          holdsB();
+        }),
+        two.run(async (tx) => {
+          await aHeld;
+          await bump(tx, 'a');
+        }),
+      ]);
+      assert.deepEqual(
+        r.map((x) => x.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+        String(r.find((x) => x.status === 'rejected')?.reason),
+      );
+      assert.equal(runs.one + runs.two, 3, 'one of the two groups ran twice');
+      const rows = await db.selectFrom('agent_request_ids').select(['id', 'expires_at']).orderBy('id').execute();
+      assert.deepEqual(
+        rows.map((row) => `${row.id}=${row.expires_at}`),
+        ['a=2', 'b=2'],
+        'each group bumped each row once: nothing of the cancelled attempt stands',
+      );
+    });
+  });
+}

@@ -1,14 +1,22 @@
 // Group commit for the agents' hot path: units of work that arrive in the same turn of the event
-// loop (a fleet's reports and fetches) run one after another inside one store transaction, each
-// behind a savepoint, and commit together. A unit that throws rolls back to its savepoint and fails
-// alone; the others still commit. Callers hear their result only once the commit is durable, so
-// nothing is announced that a failed commit could take back.
+// loop (a fleet's reports and fetches) run one after another inside one store transaction and
+// commit together. A unit that throws fails alone: the group is rolled back and run again with each
+// unit behind a savepoint, so the others still commit. Callers hear their result only once the
+// commit is durable, so nothing is announced that a failed commit could take back.
 //
 // One commit for many units saves what dominates a small transaction: BEGIN/COMMIT round trips,
 // the write-ahead log pages every commit writes, and (on PostgreSQL) the transaction lock handoff.
-import type { Transaction } from 'kysely';
+// Savepoints only after a failure save two round trips per unit, and PostgreSQL's subtransactions.
+//
+// Groups are concurrent writers (postgres-store.ts concurrentWriters): on PostgreSQL the groups of
+// one node and of other nodes run side by side, so a unit locks the rows it reads to decide a write
+// (dialect.ts forWrite). When PostgreSQL picks a group as a deadlock's victim, the whole group is
+// rolled back (which frees its locks) and run again, alone. Units run again, so they must have no
+// effect outside the transaction.
+import type { ControlledTransaction, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { Db } from './open-store.js';
+import { concurrentWriters } from './postgres-store.js';
 
 export type Unit<T, C = undefined> = (tx: Transaction<Database>, collected: C) => Promise<T>;
 
@@ -24,6 +32,14 @@ export interface GroupCollector<C> {
   write(tx: Transaction<Database>, collected: C): Promise<void>;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Where an attempt runs (side by side with other groups, or alone), and whether units get savepoints. */
+interface Attempt {
+  db: Db;
+  savepoints: boolean;
+}
+
 interface Pending<C> {
   unit: Unit<unknown, C>;
   resolve: (v: unknown) => void;
@@ -33,13 +49,28 @@ interface Pending<C> {
 /** Units per transaction: bounds how long one commit keeps others waiting. */
 const MAX_GROUP = 500;
 
+/**
+ * Runs of one group: without savepoints, with them after a unit failed, alone after a deadlock.
+ */
+const MAX_ATTEMPTS = 3;
+
+/** PostgreSQL's deadlock_detected and serialization_failure: the statement may simply be run again. */
+const isRetryable = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+};
+
 export class GroupedTransactions<C = undefined> {
+  /** The store: a group runs again on it, alone, after a deadlock. */
   readonly #db: Db;
+  /** Where groups run first: side by side with other groups (PostgreSQL). */
+  readonly #concurrent: Db;
   readonly #collector: GroupCollector<C> | undefined;
   #pending: Pending<C>[] = [];
 
   constructor(db: Db, ...collector: C extends undefined ? [] : [GroupCollector<C>]) {
     this.#db = db;
+    this.#concurrent = concurrentWriters(db);
     this.#collector = collector[0];
   }
 
@@ -61,43 +92,33 @@ export class GroupedTransactions<C = undefined> {
   }
 
   async #commitGroup(group: Pending<C>[]): Promise<void> {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    const c = this.#collector;
-    try {
-      const trx = await this.#db.startTransaction().execute();
+    // First without savepoints, side by side with other groups: the common case, every unit
+    // succeeds, costs no savepoint round trips and no subtransactions.
+    let how: Attempt = { db: this.#concurrent, savepoints: false };
+    let outcomes: Outcome[];
+    for (let attempt = 1; ; attempt++) {
       try {
-        const groupCollected = c?.create() as C;
-        for (const p of group) {
-          const sp = await trx.savepoint('unit').execute();
-          const unitCollected = c?.create() as C;
-          try {
-            outcomes.push({ ok: true, value: await p.unit(sp, unitCollected) });
-            await sp.releaseSavepoint('unit').execute();
-            c?.merge(groupCollected, unitCollected);
-          } catch (error) {
-            // What a failed unit collected goes with what it wrote.
-            outcomes.push({ ok: false, error });
-            await sp.rollbackToSavepoint('unit').execute();
-            await sp.releaseSavepoint('unit').execute();
-          }
-        }
-        if (c) {
-          await c.write(trx, groupCollected);
-        }
-        await trx.commit().execute();
+        outcomes = await this.#attempt(how, group);
+        break;
       } catch (e) {
-        await trx
-          .rollback()
-          .execute()
-          .catch(() => {});
-        throw e;
+        if (e instanceof UnitFailed && attempt < MAX_ATTEMPTS) {
+          // A unit failed: run the group again with each unit behind a savepoint, so it fails alone.
+          how = { db: how.db, savepoints: true };
+          continue;
+        }
+        if (isRetryable(e) && attempt < MAX_ATTEMPTS) {
+          // A deadlock's victim: the rollback freed this group's locks, so the other transaction
+          // goes on. Run again side by side, the group could race it to the same rows again; as an
+          // ordinary transaction it waits for every concurrent writer to end, and runs alone.
+          how = { db: this.#db, savepoints: true };
+          continue;
+        }
+        // The transaction itself failed (begin, a savepoint, the commit): nothing of the group stands.
+        for (const p of group) {
+          p.reject(e instanceof UnitFailed ? e.cause : e);
+        }
+        return;
       }
-    } catch (e) {
-      // The transaction itself failed (begin, a savepoint, the commit): nothing of the group stands.
-      for (const p of group) {
-        p.reject(e);
-      }
-      return;
     }
     group.forEach((p, i) => {
       const o = outcomes[i]!;
@@ -107,5 +128,76 @@ export class GroupedTransactions<C = undefined> {
         p.reject(o.error);
       }
     });
+  }
+
+  /** The group's units in one transaction, committed; throws when the transaction failed. */
+  async #attempt(how: Attempt, group: Pending<C>[]): Promise<Outcome[]> {
+    const c = this.#collector;
+    const outcomes: Outcome[] = [];
+    const trx = await how.db.startTransaction().execute();
+    try {
+      const groupCollected = c?.create() as C;
+      for (const p of group) {
+        outcomes.push(await this.#runUnit(trx, p.unit, groupCollected, how.savepoints));
+      }
+      if (c) {
+        await c.write(trx, groupCollected);
+      }
+      await trx.commit().execute();
+      return outcomes;
+    } catch (e) {
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * One unit; what it collected joins the group's only if it succeeds. Behind a savepoint, a unit
+   * that fails rolls back to it alone; without one, its failure fails the attempt (UnitFailed). A
+   * deadlock fails the attempt either way (rethrown), because the locks the group's earlier units
+   * hold are part of the cycle.
+   */
+  async #runUnit(
+    trx: ControlledTransaction<Database>,
+    unit: Unit<unknown, C>,
+    groupCollected: C,
+    savepoint: boolean,
+  ): Promise<Outcome> {
+    const c = this.#collector;
+    const unitCollected = c?.create() as C;
+    if (!savepoint) {
+      try {
+        const value = await unit(trx, unitCollected);
+        c?.merge(groupCollected, unitCollected);
+        return { ok: true, value };
+      } catch (error) {
+        throw isRetryable(error) ? error : new UnitFailed(error);
+      }
+    }
+    const sp = await trx.savepoint('unit').execute();
+    try {
+      const value = await unit(sp, unitCollected);
+      await sp.releaseSavepoint('unit').execute();
+      c?.merge(groupCollected, unitCollected);
+      return { ok: true, value };
+    } catch (error) {
+      if (isRetryable(error)) {
+        throw error;
+      }
+      // What a failed unit collected goes with what it wrote.
+      await sp.rollbackToSavepoint('unit').execute();
+      await sp.releaseSavepoint('unit').execute();
+      return { ok: false, error };
+    }
+  }
+}
+
+/** A unit failed in an attempt without savepoints: the group runs again with them. */
+class UnitFailed extends Error {
+  constructor(cause: unknown) {
+    super('a unit of the group failed', { cause });
   }
 }

@@ -2,6 +2,10 @@
 // kept: bigint (INT8) and numeric values come back as JS numbers as they do from SQLite, and
 // transactions exclude each other as SQLite's do (one advisory lock per transaction), so services
 // written as "read, decide, write" in a transaction stay correct with many connections and nodes.
+// The agents' hot path (grouped fetches and reports, heartbeat batches) is the exception: its
+// transactions take that lock in shared mode (concurrentWriters), so they run side by side with
+// each other, lock the rows they read and then write (dialect.ts forWrite), and still exclude,
+// and are excluded by, every ordinary transaction.
 import pg from 'pg';
 import {
   CompiledQuery,
@@ -37,6 +41,22 @@ const NUMERIC_OID = 1700;
 
 /** The key of the advisory lock every store transaction takes ("oca-tx" as a number). */
 const TRANSACTION_LOCK_KEY = 0x6f63612d7478;
+
+type LockMode = 'exclusive' | 'shared';
+
+/** Each store's handle for concurrent writers (see concurrentWriters), by the store's own handle. */
+const concurrentHandles = new WeakMap<Kysely<Database>, Kysely<Database>>();
+
+/**
+ * The handle whose transactions may run concurrently with each other: on PostgreSQL they take the
+ * transaction lock in shared mode, so they still exclude (and wait for) the store's ordinary
+ * transactions, but not each other. Their work must be safe side by side: lock the rows read to
+ * decide a write (dialect.ts forWrite), write counters as increments, and touch rows in a stable
+ * order (ids sorted) so that two of them cannot deadlock. SQLite has one writer: the store itself.
+ */
+export function concurrentWriters(db: Kysely<Database>): Kysely<Database> {
+  return concurrentHandles.get(db) ?? db;
+}
 
 /** Type parsers of this pool only: pg's global parsers are left as they are. */
 const types = {
@@ -89,23 +109,31 @@ export function createPostgresStore(url: string, o: PostgresStoreOptions = {}): 
   // Without a listener an idle connection's error (the server restarting) would end the process.
   pool.on('error', (e) => o.onPoolError?.(e));
   const base = new PostgresDialect({ pool });
-  const dialect: Dialect =
-    o.serializeTransactions === false
-      ? base
-      : {
-          createAdapter: () => base.createAdapter(),
-          createDriver: () => new SerializingDriver(base.createDriver()),
-          createQueryCompiler: () => base.createQueryCompiler(),
-          createIntrospector: (db) => base.createIntrospector(db),
-        };
-  return new Kysely<Database>({ dialect });
+  if (o.serializeTransactions === false) {
+    return new Kysely<Database>({ dialect: base });
+  }
+  const serializing = (mode: LockMode, ownsPool: boolean): Dialect => ({
+    createAdapter: () => base.createAdapter(),
+    createDriver: () => new SerializingDriver(base.createDriver(), mode, ownsPool),
+    createQueryCompiler: () => base.createQueryCompiler(),
+    createIntrospector: (db) => base.createIntrospector(db),
+  });
+  const db = new Kysely<Database>({ dialect: serializing('exclusive', true) });
+  // The same pool: destroying the store's handle ends it; this one's destroy leaves it be.
+  concurrentHandles.set(db, new Kysely<Database>({ dialect: serializing('shared', false) }));
+  return db;
 }
 
-/** PostgresDriver, with an advisory lock taken at the start of every transaction. */
+/** PostgresDriver, with the transaction advisory lock taken at the start of every transaction. */
 class SerializingDriver implements Driver {
   readonly #inner: Driver;
-  constructor(inner: Driver) {
+  readonly #lock: string;
+  readonly #ownsPool: boolean;
+  constructor(inner: Driver, mode: LockMode, ownsPool: boolean) {
     this.#inner = inner;
+    const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+    this.#lock = `select ${fn}(${TRANSACTION_LOCK_KEY})`;
+    this.#ownsPool = ownsPool;
   }
   init(): Promise<void> {
     return this.#inner.init();
@@ -114,7 +142,7 @@ class SerializingDriver implements Driver {
     return this.#inner.acquireConnection();
   }
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const lock = `select pg_advisory_xact_lock(${TRANSACTION_LOCK_KEY})`;
+    const lock = this.#lock;
     if (settings.isolationLevel || settings.accessMode) {
       await this.#inner.beginTransaction(connection, settings);
       await connection.executeQuery(CompiledQuery.raw(lock));
@@ -145,7 +173,9 @@ class SerializingDriver implements Driver {
   releaseConnection(connection: DatabaseConnection): Promise<void> {
     return this.#inner.releaseConnection(connection);
   }
-  destroy(): Promise<void> {
-    return this.#inner.destroy();
+  async destroy(): Promise<void> {
+    if (this.#ownsPool) {
+      await this.#inner.destroy();
+    }
   }
 }

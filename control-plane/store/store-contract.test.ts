@@ -3,28 +3,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { instanceRow } from '../../test/harness/store-rows.js';
 import { forEachStore } from '../../test/harness/stores.js';
 import { dialectOf, escapeLike, likeInsensitive, valuesOf } from './dialect.js';
 import type { Db } from './open-store.js';
 
-const instance = (id: string, name: string, registeredAt: number) => ({
-  instance_id: id,
-  activation_id: 'a-1',
-  machine_id: 'm',
-  instance_name: name,
-  hostname: 'h',
-  intranet_ip: '10.0.0.1',
-  os_type: 'linux',
-  os_version: '',
-  agent_version: '',
-  public_key: '',
-  region_id: 'cn-local',
-  tags: '[]',
-  registered_at: registeredAt,
-  last_heartbeat_at: null,
-  last_invoked_at: null,
-  deregistered_at: null,
-});
+const instance = (id: string, name: string, registeredAt: number) =>
+  instanceRow(id, { activation_id: 'a-1', intranet_ip: '10.0.0.1', instance_name: name, registered_at: registeredAt });
 
 const record = (invokeId: string, instanceId: string, extra: Record<string, unknown> = {}) => ({
   invoke_id: invokeId,
