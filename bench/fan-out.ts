@@ -23,6 +23,7 @@
 //                            while others rebuild dist/, copy the bundle and dist/console/ to a dir
 //                            that has a node_modules symlink to the repo's
 //   --server-node-flags="…"  flags for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+//   --server-env="K=V …"     environment for every node only (e.g. "MALLOC_MMAP_THRESHOLD_=16384")
 //   --keep-data DIR          data dir to use and keep (registered fleet, keys, server store);
 //                            a rerun against it skips registration (default: a temp dir, removed);
 //                            with --store postgres only the key pool and the server's CA and master
@@ -59,6 +60,7 @@ const { values: a, positionals } = parseArgs({
     'server-args': { type: 'string', default: '' },
     'server-bin': { type: 'string', default: join(ROOT, 'dist', 'assist-server.cjs') },
     'server-node-flags': { type: 'string', default: '' },
+    'server-env': { type: 'string', default: '' },
     'keep-data': { type: 'string' },
     store: { type: 'string', default: 'sqlite' },
     nodes: { type: 'string', default: '1' },
@@ -94,6 +96,17 @@ const opts: BenchOptions = {
   serverBin: resolve(a['server-bin']!),
   serverArgs: a['server-args']!.split(/\s+/).filter(Boolean),
   serverNodeFlags: a['server-node-flags']!.split(/\s+/).filter(Boolean),
+  serverEnv: Object.fromEntries(
+    a['server-env']!.split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => {
+        const i = kv.indexOf('=');
+        if (i < 1) {
+          throw new Error(`--server-env takes K=V pairs, not ${kv}`);
+        }
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+  ),
   nodes: num('nodes', 1),
   workers: num('workers', 1),
   runs: num('runs', 1),
@@ -178,6 +191,7 @@ try {
         workers: opts.workers,
         store: store.kind,
         serverArgs: opts.serverArgs,
+        serverEnv: opts.serverEnv,
         ...s,
         held: r.held,
         heldAfterFanOuts: r.heldAfterFanOuts,

@@ -15,6 +15,8 @@ import type { NodeRef } from './store-setup.js';
 export interface DeploymentOptions {
   bin: string;
   nodeFlags: string[];
+  /** Environment added for every node. */
+  env: Record<string, string>;
   /** Flags for every node (`--max-instances-per-call`, the database URL, the user's). */
   args: string[];
   nodes: number;
@@ -42,6 +44,7 @@ export class Deployment {
       const server = await ServerProcess.start({
         bin: o.bin,
         nodeFlags: o.nodeFlags,
+        env: o.env,
         dataDir: o.dataDir,
         port: await freePort(),
         args: o.args,

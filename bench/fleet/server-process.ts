@@ -55,6 +55,8 @@ export class ServerProcess {
     bin: string;
     /** Flags for node itself, before the bundle (e.g. --cpu-prof). */
     nodeFlags: string[];
+    /** Environment added to this process's. */
+    env?: Record<string, string>;
     dataDir: string;
     port: number;
     args: string[];
@@ -74,7 +76,10 @@ export class ServerProcess {
       String(o.port),
       ...o.args,
     ];
-    const proc = spawnLimited(o.limit, process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawnLimited(o.limit, process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...o.env },
+    });
     const log = createWriteStream(o.logFile, { flags: 'a' });
     proc.stderr!.pipe(log);
     let out = '';

@@ -21,6 +21,8 @@ export interface BenchOptions {
   serverBin: string;
   serverArgs: string[];
   serverNodeFlags: string[];
+  /** Environment added for the nodes only. */
+  serverEnv: Record<string, string>;
   /** Control-plane nodes (more than one: PostgreSQL, behind nginx). */
   nodes: number;
   workers: number;
@@ -70,6 +72,7 @@ export async function measureSize(
   await deployment.start({
     bin: o.serverBin,
     nodeFlags: o.serverNodeFlags,
+    env: o.serverEnv,
     args: [...defaults, ...store.serverArgs, ...o.serverArgs],
     nodes: o.nodes,
     dataDir: env.serverDataDir,

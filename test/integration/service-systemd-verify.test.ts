@@ -96,7 +96,7 @@ describe('systemd-analyze verify', { skip }, () => {
     assert.match(r.output, /\/nonexistent\/oca\/aliyun-service is not executable/);
   });
 
-  it('deploy/assist-server.service (a control-plane node) verifies, and sets an open-file limit for its agents', (t) => {
+  it('deploy/assist-server.service (a control-plane node) verifies, and sets an open-file limit and an allocator setting for its agents', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'oca-units-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const unit = readFileSync(join(import.meta.dirname, '..', '..', 'deploy', 'assist-server.service'), 'utf8');
@@ -111,5 +111,8 @@ describe('systemd-analyze verify', { skip }, () => {
     assert.equal(r.status, 0);
     const nofile = Number(/^LimitNOFILE=(\d+)$/m.exec(unit)?.[1]);
     assert.ok(nofile >= 2 * 20_000, `LimitNOFILE=${nofile} holds two sockets for each of 20,000 agents`);
+    // Each agent's TLS buffers (about 16.7 KiB each) must fall above glibc's mmap threshold.
+    const threshold = Number(/^Environment=MALLOC_MMAP_THRESHOLD_=(\d+)$/m.exec(unit)?.[1]);
+    assert.ok(threshold > 0 && threshold <= 16_384, `MALLOC_MMAP_THRESHOLD_=${threshold}`);
   });
 });
