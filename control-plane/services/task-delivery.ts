@@ -7,6 +7,9 @@ import { announceEnded, collectMoves, type Transition } from './invocation-count
 import { resolveForDelivery } from './invocation-parameters.js';
 import { isPeriodic } from './schedules.js';
 
+/** Every status in which a fetch may send an execution (the cases of tasksFor, hasPendingWork). */
+const DELIVERABLE = ['Pending', 'Stopping', 'Scheduled', 'Running'];
+
 /** The wire `repeat` of an execution: Period|Rate|At for a schedule, else the RepeatMode itself. */
 function wireRepeatOf(repeatMode: string, wireRepeat: string): Repeat {
   const r = isPeriodic(repeatMode) ? wireRepeat : repeatMode;
@@ -40,7 +43,7 @@ export class TaskDelivery {
       .selectFrom('invocation_instances')
       .select('invoke_id')
       .where('instance_id', '=', instanceId)
-      .where('status', 'in', ['Pending', 'Stopping', 'Scheduled', 'Running'])
+      .where('status', 'in', DELIVERABLE)
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;
@@ -84,6 +87,10 @@ export class TaskDelivery {
           'r.delivered_version',
         ])
         .where('r.instance_id', '=', instanceId)
+        // Every status the cases below can match, so that the (instance_id, status) index finds
+        // them: without it a fetch reads all the instance's finished executions too (5,000 of
+        // them: 1.5 ms per fetch instead of 6 µs).
+        .where('r.status', 'in', DELIVERABLE)
         .where((eb) =>
           eb.or([
             eb('r.status', 'in', ['Pending', 'Stopping']),
