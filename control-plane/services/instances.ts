@@ -2,9 +2,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { SelectQueryBuilder } from 'kysely';
 import type { Database, Db, InstanceTable } from '../store/index.js';
-import { concurrentWriters, likeInsensitive, valuesOf } from '../store/index.js';
-import { ApiError, Batcher, invalid, isoTime } from '../shared/index.js';
+import { likeInsensitive, valuesOf } from '../store/index.js';
+import { ApiError, invalid, isoTime } from '../shared/index.js';
 import type { AgentNotifier } from './agent-notifier.js';
+import { HeartbeatWriter } from './heartbeat-writer.js';
 import { keysetPage, type KeyColumn, type Paging } from './paging.js';
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- kysely's type for "nothing selected yet"
@@ -45,12 +46,6 @@ function parsedKey(pem: string): KeyObject | string {
 const IDENTITY_CACHE_TTL_MS = 10 * 60_000;
 const IDENTITY_CACHE_MAX = 200_000;
 
-interface Heartbeat {
-  instanceId: string;
-  nowMs: number;
-  agentVersion?: string;
-}
-
 /** Newest registration first, then by id descending. */
 const INSTANCES_ORDER: readonly KeyColumn[] = [
   { column: 'registered_at', direction: 'desc', type: 'number' },
@@ -83,10 +78,11 @@ export class InstanceService {
   readonly #db: Db;
   readonly #notifier: AgentNotifier;
   readonly #identityCache = new Map<string, { identity: InstanceIdentity; until: number }>();
-  readonly #heartbeats = new Batcher<Heartbeat, void>((beats) => this.#writeHeartbeats(beats));
+  readonly #heartbeats: HeartbeatWriter;
   constructor(db: Db, notifier: AgentNotifier) {
     this.#db = db;
     this.#notifier = notifier;
+    this.#heartbeats = new HeartbeatWriter(db);
   }
 
   /**
@@ -120,6 +116,7 @@ export class InstanceService {
   /** Drops a cached identity (the instance was deregistered, maybe on another node). */
   forgetIdentity(instanceId: string): void {
     this.#identityCache.delete(instanceId);
+    this.#heartbeats.forget(instanceId);
   }
 
   async get(instanceId: string): Promise<InstanceTable | undefined> {
@@ -133,27 +130,10 @@ export class InstanceService {
 
   /**
    * `agentVersion` (from the agent's User-Agent) keeps AgentVersion current across self-updates.
-   * Heartbeats that arrive together are written in one transaction (a fleet sends hundreds a second).
+   * Heartbeats that arrive together are written together (heartbeat-writer.ts).
    */
   heartbeat(instanceId: string, nowMs: number, agentVersion?: string): Promise<void> {
-    return this.#heartbeats.add({ instanceId, nowMs, ...(agentVersion ? { agentVersion } : {}) });
-  }
-
-  async #writeHeartbeats(beats: Heartbeat[]): Promise<void[]> {
-    // Blind writes, safe beside other nodes' batches; in id order, so that two cannot deadlock.
-    const ordered = [...beats].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
-    await concurrentWriters(this.#db)
-      .transaction()
-      .execute(async (tx) => {
-        for (const b of ordered) {
-          await tx
-            .updateTable('instances')
-            .set({ last_heartbeat_at: b.nowMs, ...(b.agentVersion ? { agent_version: b.agentVersion } : {}) })
-            .where('instance_id', '=', b.instanceId)
-            .execute();
-        }
-      });
-    return beats.map(() => undefined);
+    return this.#heartbeats.write(instanceId, nowMs, agentVersion);
   }
 
   async deregister(instanceId: string, nowMs: number): Promise<boolean> {
@@ -169,7 +149,7 @@ export class InstanceService {
         .where('activation_id', '=', inst.activation_id)
         .execute();
     });
-    this.#identityCache.delete(instanceId);
+    this.forgetIdentity(instanceId);
     return true;
   }
 

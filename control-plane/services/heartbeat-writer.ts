@@ -1,0 +1,77 @@
+// Agents' heartbeats into the store. A fleet sends hundreds a second, so the heartbeats of one
+// turn of the event loop are written together: one statement sets the time of all of them (the
+// newest server time of the batch: they arrived within one turn), and an instance's AgentVersion
+// (from its User-Agent) is written only when it differs from the one this node last wrote or saw
+// in the last VERSION_TTL_MS, so a steady fleet writes one statement per batch.
+import { Batcher } from '../shared/index.js';
+import { valuesOf, type Db } from '../store/index.js';
+
+interface Heartbeat {
+  instanceId: string;
+  nowMs: number;
+  agentVersion?: string;
+}
+
+/**
+ * How long a version this node wrote is trusted to be the stored one: another node may store a
+ * newer one for the same agent (it moved), so this bounds how long a version that went back (a
+ * downgrade, on the node that wrote the old one) can wait to be written.
+ */
+const VERSION_TTL_MS = 10 * 60_000;
+/** Instances per UPDATE: one bound parameter (a JSON list) each, whatever the count. */
+const CHUNK = 5_000;
+
+export class HeartbeatWriter {
+  readonly #db: Db;
+  readonly #batches = new Batcher<Heartbeat, void>((beats) => this.#write(beats));
+  /** instance → the AgentVersion this node last wrote, and until when it trusts it. */
+  readonly #versions = new Map<string, { version: string; until: number }>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Resolves once the heartbeat is stored (with the others of its turn). */
+  write(instanceId: string, nowMs: number, agentVersion?: string): Promise<void> {
+    return this.#batches.add({ instanceId, nowMs, ...(agentVersion ? { agentVersion } : {}) });
+  }
+
+  /** Forgets what it knows of an instance (deregistered). */
+  forget(instanceId: string): void {
+    this.#versions.delete(instanceId);
+  }
+
+  async #write(beats: Heartbeat[]): Promise<void[]> {
+    const at = Math.max(...beats.map((b) => b.nowMs));
+    const ids = [...new Set(beats.map((b) => b.instanceId))].sort();
+    const changed = new Map<string, string>();
+    for (const b of beats) {
+      const known = this.#versions.get(b.instanceId);
+      if (b.agentVersion && (known?.version !== b.agentVersion || known.until < b.nowMs)) {
+        changed.set(b.instanceId, b.agentVersion);
+      }
+    }
+    // Blind writes, each a statement of its own: no transaction, which on PostgreSQL would add two
+    // round trips to the one of a lone heartbeat (a fleet's heartbeats are spread over the minute,
+    // so most batches hold one). A failed statement fails the batch's heartbeats; the agents send
+    // the next ones on time.
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      await this.#db
+        .updateTable('instances')
+        .set({ last_heartbeat_at: at })
+        .where('instance_id', 'in', valuesOf(this.#db, ids.slice(i, i + CHUNK)))
+        .execute();
+    }
+    for (const [instanceId, agentVersion] of [...changed].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      await this.#db
+        .updateTable('instances')
+        .set({ agent_version: agentVersion })
+        .where('instance_id', '=', instanceId)
+        .execute();
+    }
+    for (const [instanceId, version] of changed) {
+      this.#versions.set(instanceId, { version, until: at + VERSION_TTL_MS });
+    }
+    return beats.map(() => undefined);
+  }
+}
