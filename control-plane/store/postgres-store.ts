@@ -2,7 +2,7 @@
 // kept: bigint (INT8) and numeric values come back as JS numbers as they do from SQLite, and
 // transactions exclude each other as SQLite's do (one advisory lock per transaction), so services
 // written as "read, decide, write" in a transaction stay correct with many connections and nodes.
-// The agents' hot path (grouped fetches and reports, heartbeat batches) is the exception: its
+// The agents' hot path (their fetches and reports, committed in groups) is the exception: its
 // transactions take that lock in shared mode (concurrentWriters), so they run side by side with
 // each other, lock the rows they read and then write (dialect.ts forWrite), and still exclude,
 // and are excluded by, every ordinary transaction.
