@@ -1,8 +1,8 @@
 // Agents' heartbeats into the store. A fleet sends hundreds a second, so the heartbeats of one
 // turn of the event loop are written together: one statement sets the time of all of them (the
 // newest server time of the batch: they arrived within one turn), and an instance's AgentVersion
-// (from its User-Agent) is written only when it differs from the one this node last wrote or saw
-// in the last VERSION_TTL_MS, so a steady fleet writes one statement per batch.
+// (from its User-Agent) is written only when it differs from the one this node last wrote, or that
+// was written more than VERSION_TTL_MS ago, so a steady fleet writes one statement per batch.
 import { Batcher } from '../shared/index.js';
 import { valuesOf, type Db } from '../store/index.js';
 
