@@ -1,8 +1,8 @@
 // Bundles the console's TypeScript (control-plane/console/app/) into one browser module,
-// control-plane/console/assets/app.generated.js, which is committed so the control plane serves it
-// without a build step (and under a strict CSP: one same-origin script, nothing inline).
-// Run after editing the console:   npx tsx scripts/build-console.ts
-// scripts/build-console.test.ts fails while the committed bundle is stale.
+// control-plane/console/assets/app.generated.js, which the control plane serves (under a strict CSP:
+// one same-origin script, nothing inline). It is generated, not committed: the build writes it
+// (scripts/generate.ts). Run after editing the console:   npx tsx scripts/build-console.ts
+// scripts/build-console.test.ts fails while the bundle on disk is stale.
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';

@@ -20,6 +20,7 @@ import {
 import { join, relative, resolve } from 'node:path';
 import { AGENT_VERSION } from '../agent/shared/version.js';
 import { bundleMulticall } from './build.js';
+import { generateSources } from './generate.js';
 import { shipNodePty } from './node-pty-files.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -77,6 +78,7 @@ export function injectMainScript(main: string, binary: string, o: { useCodeCache
 /** Builds into `outDir` (default dist/sea), which it empties first; its main script stays there too. */
 export async function buildSea(outDir = join(ROOT, 'dist', 'sea')): Promise<SeaBuild> {
   const started = Date.now();
+  await generateSources(); // the agent bundle embeds the generated service-unit templates
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const main = await bundleMulticall(join(outDir, 'aliyun-assist.cjs'));

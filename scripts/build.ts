@@ -10,6 +10,7 @@ import { chmodSync, cpSync, realpathSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { buildPlugins } from './build-plugins.js';
+import { generateSources } from './generate.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -113,6 +114,7 @@ export async function bundleCli(outfile = 'dist/assist.cjs'): Promise<string> {
 const isEntry = process.argv[1] !== undefined && realpathSync(process.argv[1]) === import.meta.filename;
 if (isEntry) {
   const started = Date.now();
+  await generateSources(); // the bundles take the generated service-unit templates and console
   const outputs = [
     ...(await bundleAgentAndServer()),
     relative(ROOT, await bundleMulticall()),
