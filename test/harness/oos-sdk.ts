@@ -2,9 +2,8 @@
 // `@alicloud/openapi-client` callApi (ACS3-HMAC-SHA256, the version in x-acs-version) and
 // `@alicloud/pop-core` (signature v1, the version in the query).
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import * as OpenApi from '@alicloud/openapi-client';
-import RPCClient from '@alicloud/pop-core';
+import { PopClient } from './sdk.js';
 
 type Key = { accessKeyId: string; accessKeySecret: string };
 // CommonJS packages with a default export; under ESM interop it may sit one level down.
@@ -12,8 +11,6 @@ type Key = { accessKeyId: string; accessKeySecret: string };
 const openApi = ((OpenApi as any).default ?? OpenApi) as any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const OpenApiClient = (openApi.default ?? openApi) as any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const PopCore = ((RPCClient as any).default ?? RPCClient) as any;
 
 export const OOS_VERSION = '2019-06-01';
 
@@ -56,20 +53,8 @@ export class OosClient {
 }
 
 /** `@alicloud/pop-core` with the OOS API version. */
-export class OosPopClient {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly client: any;
+export class OosPopClient extends PopClient {
   constructor(hostPort: string, key: Key, caPath: string) {
-    this.client = new PopCore({
-      accessKeyId: key.accessKeyId,
-      accessKeySecret: key.accessKeySecret,
-      endpoint: `https://${hostPort}`,
-      apiVersion: OOS_VERSION,
-      opts: { agent: new https.Agent({ ca: readFileSync(caPath, 'utf8') }) },
-    });
-  }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async call(action: string, params: Record<string, unknown>): Promise<any> {
-    return this.client.request(action, { RegionId: 'cn-local', ...params }, { method: 'POST', timeout: 15_000 });
+    super(hostPort, key, caPath, OOS_VERSION);
   }
 }

@@ -59,15 +59,16 @@ export class EcsClient {
   }
 }
 
+/** `@alicloud/pop-core` on the ECS API version, or another (`apiVersion`). */
 export class PopClient {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly client: any;
-  constructor(hostPort: string, key: Key, caPath: string) {
+  constructor(hostPort: string, key: Key, caPath: string, apiVersion = '2014-05-26') {
     this.client = new PopCore({
       accessKeyId: key.accessKeyId,
       accessKeySecret: key.accessKeySecret,
       endpoint: `https://${hostPort}`,
-      apiVersion: '2014-05-26',
+      apiVersion,
       opts: { agent: new https.Agent({ ca: readFileSync(caPath, 'utf8') }) },
     });
   }
