@@ -43,7 +43,7 @@ export class HeartbeatWriter {
 
   async #write(beats: Heartbeat[]): Promise<void[]> {
     const at = Math.max(...beats.map((b) => b.nowMs));
-    const ids = [...new Set(beats.map((b) => b.instanceId))].sort();
+    const ids = [...new Set(beats.map((b) => b.instanceId))];
     const changed = new Map<string, string>();
     for (const b of beats) {
       const known = this.#versions.get(b.instanceId);
@@ -62,7 +62,7 @@ export class HeartbeatWriter {
         .where('instance_id', 'in', valuesOf(this.#db, ids.slice(i, i + CHUNK)))
         .execute();
     }
-    for (const [instanceId, agentVersion] of [...changed].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [instanceId, agentVersion] of changed) {
       await this.#db
         .updateTable('instances')
         .set({ agent_version: agentVersion })

@@ -15,8 +15,9 @@
 //     lock the rows they read-then-write with forWrite (below).
 // Not portable, and not used: `random()` (an int64 on SQLite, a float in [0,1) on PostgreSQL),
 // `json_*` functions other than the set below, `GLOB`, `strftime`, `INSERT OR IGNORE/REPLACE`
-// (use onConflict), `FOR UPDATE` written directly (SQLite rejects it: use forWrite), NUL characters in text (PostgreSQL rejects
-// them), text ordering (PostgreSQL follows the database's collation, SQLite compares bytes).
+// (use onConflict), `FOR UPDATE` written directly (SQLite rejects it: use forWrite), NUL characters
+// in text (PostgreSQL rejects them), text ordering (PostgreSQL follows the database's collation,
+// SQLite compares bytes).
 import { PostgresAdapter, sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 
 export type StoreDialect = 'sqlite' | 'postgres';
