@@ -24,6 +24,7 @@
 //                            that has a node_modules symlink to the repo's
 //   --server-node-flags="…"  flags for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 //   --server-env="K=V …"     environment for every node only (e.g. "MALLOC_MMAP_THRESHOLD_=16384")
+//   --sim-node-flags="…"     flags for the simulator workers' node (e.g. "--cpu-prof --cpu-prof-dir=…")
 //   --keep-data DIR          data dir to use and keep (registered fleet, keys, server store);
 //                            a rerun against it skips registration (default: a temp dir, removed);
 //                            with --store postgres only the key pool and the server's CA and master
@@ -61,6 +62,7 @@ const { values: a, positionals } = parseArgs({
     'server-bin': { type: 'string', default: join(ROOT, 'dist', 'assist-server.cjs') },
     'server-node-flags': { type: 'string', default: '' },
     'server-env': { type: 'string', default: '' },
+    'sim-node-flags': { type: 'string', default: '' },
     'keep-data': { type: 'string' },
     store: { type: 'string', default: 'sqlite' },
     nodes: { type: 'string', default: '1' },
@@ -96,6 +98,7 @@ const opts: BenchOptions = {
   serverBin: resolve(a['server-bin']!),
   serverArgs: a['server-args']!.split(/\s+/).filter(Boolean),
   serverNodeFlags: a['server-node-flags']!.split(/\s+/).filter(Boolean),
+  simNodeFlags: a['sim-node-flags']!.split(/\s+/).filter(Boolean),
   serverEnv: Object.fromEntries(
     a['server-env']!.split(/\s+/)
       .filter(Boolean)

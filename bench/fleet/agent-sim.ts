@@ -9,6 +9,7 @@
 // state manager, the 30-minute update check and other metrics. What the server asks for that is
 // not simulated is counted as an error, so a benchmark that needs it shows up.
 import { uptime } from 'node:os';
+import type { SecureContext } from 'node:tls';
 import { WebSocket } from 'ws';
 import {
   buildHeartbeatQuery,
@@ -163,12 +164,14 @@ export class SimAgent {
   #open(): Promise<boolean> {
     const http = this.#env.http;
     return new Promise<boolean>((resolve) => {
-      const ws = new WebSocket(`wss://${http.hostPort}${LubanPath.notifyServer}`, {
+      // ws hands its options to tls.connect: the worker's one TLS context (its types omit the option).
+      const options: WebSocket.ClientOptions & { secureContext: SecureContext } = {
         headers: { 'User-Agent': http.userAgent, ...this.#signer.headers() },
-        ca: http.ca,
+        secureContext: http.secureContext,
         handshakeTimeout: Stock.wsHandshakeTimeoutMs,
         perMessageDeflate: false, // gorilla's dialer does not offer compression
-      });
+      };
+      const ws = new WebSocket(`wss://${http.hostPort}${LubanPath.notifyServer}`, options);
       let opened = false;
       ws.on('open', () => {
         opened = true;

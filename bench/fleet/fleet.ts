@@ -100,12 +100,14 @@ export class Fleet {
     connectConcurrency: number;
     httpSockets: number;
     limit: FileLimit;
+    /** Flags for the workers' node (a CPU profile, say). */
+    nodeFlags: string[];
   }): Promise<Fleet> {
     const k = Math.max(1, Math.min(o.workers, o.members.length));
     const per = Math.ceil(o.members.length / k);
     const workers: Worker[] = [];
     for (let w = 0; w < k; w++) {
-      const proc = spawnLimited(o.limit, process.execPath, ['--import', 'tsx', WORKER], {
+      const proc = spawnLimited(o.limit, process.execPath, [...o.nodeFlags, '--import', 'tsx', WORKER], {
         cwd: ROOT,
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });

@@ -9,7 +9,14 @@
 // (`httpSockets`, default 1024) that requests rarely wait for a socket: the server sees the same
 // requests with nearly the same concurrency, but fewer idle sockets and TLS handshakes than a real
 // fleet would give it. The notify sockets (one per agent, one TLS handshake each) are real.
+//
+// A pooled socket is kept while idle (Node's agent would close all but 256 of them after a burst and
+// open them again, with new handshakes, on the next one): each stock agent keeps its own connection
+// between requests, so the server does not see those handshakes from a real fleet either. The
+// certificates are parsed into one TLS context for the worker, shared by the pool and the notify
+// sockets, as our agent does (a `ca` option instead builds a context per connection).
 import https from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 
 export interface HttpResult {
   status: number;
@@ -36,21 +43,28 @@ export class LubanHttp {
   readonly #agent: https.Agent;
   readonly #hostPort: string;
   readonly #userAgent: string;
-  readonly #ca: string;
+  readonly #secureContext: SecureContext;
   constructor(o: { hostPort: string; caPem: string; userAgent: string; maxSockets: number }) {
     this.#hostPort = o.hostPort;
     this.#userAgent = o.userAgent;
-    this.#ca = o.caPem;
+    this.#secureContext = createSecureContext({ ca: o.caPem });
     // Go's transport: TCP keep-alive 30 s, idle connections kept 90 s.
-    this.#agent = new https.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: o.maxSockets, ca: o.caPem });
+    this.#agent = new https.Agent({
+      keepAlive: true,
+      keepAliveMsecs: 30_000,
+      maxSockets: o.maxSockets,
+      maxFreeSockets: o.maxSockets,
+      secureContext: this.#secureContext,
+    });
   }
 
   get userAgent(): string {
     return this.#userAgent;
   }
 
-  get ca(): string {
-    return this.#ca;
+  /** The worker's one TLS context (trusting the server's CA), for the notify sockets too. */
+  get secureContext(): SecureContext {
+    return this.#secureContext;
   }
 
   get hostPort(): string {

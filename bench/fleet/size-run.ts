@@ -21,6 +21,7 @@ export interface BenchOptions {
   serverBin: string;
   serverArgs: string[];
   serverNodeFlags: string[];
+  simNodeFlags: string[];
   /** Environment added for the nodes only. */
   serverEnv: Record<string, string>;
   /** Control-plane nodes (more than one: PostgreSQL, behind nginx). */
@@ -134,6 +135,7 @@ export async function measureSize(
       connectConcurrency: o.connectConcurrency,
       httpSockets: o.httpSockets,
       limit: env.limit,
+      nodeFlags: o.simNodeFlags,
     });
     running.fleet = fleet;
     fleetPids = fleet.pids;
