@@ -36,8 +36,12 @@ export class HybridAuthenticator {
     if (!instanceId || !timestamp || !requestId || !signature) {
       return { ok: false, reason: 'missing signature headers' };
     }
+    // Milliseconds as a decimal integer (§7.4); the claim below keeps it in an integer column.
     const ts = Number(timestamp);
-    if (!Number.isFinite(ts) || Math.abs(nowMs - ts) > SIGNATURE_WINDOW_MS) {
+    if (!Number.isSafeInteger(ts)) {
+      return { ok: false, reason: 'timestamp is not whole milliseconds' };
+    }
+    if (Math.abs(nowMs - ts) > SIGNATURE_WINDOW_MS) {
       return { ok: false, reason: 'timestamp outside the allowed window' };
     }
     const identity = await this.#identity(instanceId);
@@ -49,6 +53,7 @@ export class HybridAuthenticator {
       return { ok: false, reason: 'signature does not match' };
     }
     // Kept until the timestamp leaves the window: after that the timestamp check refuses it anyway.
+    // A replay repeats the signed timestamp, so the claim (expiry, id) repeats too.
     if (!(await this.#seen.claim(`${instanceId}:${requestId}`, ts + SIGNATURE_WINDOW_MS))) {
       return { ok: false, reason: 'request id replayed' };
     }

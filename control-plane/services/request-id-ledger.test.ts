@@ -39,7 +39,20 @@ forEachStore((store) => {
         ['live'],
       );
       assert.equal(await ledger.claim('old-1', 2_000), true);
-      assert.equal(await ledger.claim('live', 2_000), false);
+      assert.equal(await ledger.claim('live', 1_000), false);
+    });
+
+    it('keys a claim by its expiry and id: a replay repeats both, another signed time is another request', async () => {
+      const ledger = new RequestIdLedger(db);
+      const r = await Promise.all([ledger.claim('t', 3_000), ledger.claim('t', 3_001), ledger.claim('t', 3_000)]);
+      assert.deepEqual(r, [true, true, false]);
+      assert.equal(await ledger.claim('t', 3_001), false);
+      const rows = await db
+        .selectFrom('agent_request_ids')
+        .select(['expires_at', 'id'])
+        .where('id', '=', 't')
+        .execute();
+      assert.deepEqual(rows.map((x) => Number(x.expires_at)).sort(), [3_000, 3_001]);
     });
   });
 });

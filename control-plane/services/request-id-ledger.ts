@@ -11,6 +11,9 @@ interface Claim {
   expiresAt: number;
 }
 
+/** A claim's store key: (expires_at, id), the table's primary key. */
+const keyOf = (c: Claim): string => `${c.expiresAt} ${c.id}`;
+
 /** Rows per INSERT: two bound values each, far below SQLite's 32,766 and PostgreSQL's 65,535. */
 const INSERT_CHUNK = 1_000;
 /** Rows per purge statement, so a purge never holds the store long. */
@@ -49,21 +52,21 @@ export class RequestIdLedger {
   }
 
   async #insert(claims: Claim[]): Promise<boolean[]> {
-    // The same id twice in one batch: only the first may be fresh, as one statement apart.
-    const unique = [...new Map(claims.map((c) => [c.id, c])).values()];
+    // The same claim twice in one batch: only the first may be fresh, as one statement apart.
+    const unique = [...new Map(claims.map((c) => [keyOf(c), c])).values()];
     const inserted = new Set<string>();
     for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
       const rows = await this.#db
         .insertInto('agent_request_ids')
         .values(unique.slice(i, i + INSERT_CHUNK).map((c) => ({ id: c.id, expires_at: c.expiresAt })))
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returning('id')
+        .onConflict((oc) => oc.columns(['expires_at', 'id']).doNothing())
+        .returning(['expires_at', 'id'])
         .execute();
       for (const r of rows) {
-        inserted.add(r.id);
+        inserted.add(keyOf({ id: r.id, expiresAt: Number(r.expires_at) }));
       }
     }
-    return claims.map((c) => inserted.delete(c.id));
+    return claims.map((c) => inserted.delete(keyOf(c)));
   }
 
   /** Deletes ids expired before `nowMs`, a bounded batch per statement; returns how many went. */
@@ -72,8 +75,18 @@ export class RequestIdLedger {
     for (;;) {
       const r = await this.#db
         .deleteFrom('agent_request_ids')
-        .where('id', 'in', (qb) =>
-          qb.selectFrom('agent_request_ids').select('id').where('expires_at', '<', nowMs).limit(PURGE_BATCH),
+        .where((eb) =>
+          eb(
+            eb.refTuple('expires_at', 'id'),
+            'in',
+            eb
+              .selectFrom('agent_request_ids')
+              .select(['expires_at', 'id'])
+              .where('expires_at', '<', nowMs)
+              .orderBy('expires_at')
+              .limit(PURGE_BATCH)
+              .$asTuple('expires_at', 'id'),
+          ),
         )
         .executeTakeFirst();
       const n = Number(r.numDeletedRows);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { createTestDatabase } from '../../test/harness/postgres.js';
 import { forEachStore, testedDialects } from '../../test/harness/stores.js';
 import { migrations } from './migrations.js';
@@ -75,6 +75,61 @@ forEachStore((store) => {
           ['t-c', 'Stopped', 0, 0, 0, 1, 'ZWNobw=='],
         ],
       );
+      await db.destroy();
+    });
+  });
+});
+
+forEachStore((store) => {
+  describe('migration 0015', () => {
+    it('keeps the claimed request ids, now keyed by (expires_at, id) and nothing else', async () => {
+      const db = await store.openEmpty();
+      const upTo = (last: string) =>
+        new Migrator({
+          db,
+          provider: {
+            getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)),
+          },
+        });
+      assert.equal((await upTo('0014_sessions').migrateToLatest()).error, undefined);
+      await db
+        .insertInto('agent_request_ids')
+        .values([
+          { id: 'mi-1:a', expires_at: 20 },
+          { id: 'mi-1:b', expires_at: 10 },
+        ])
+        .execute();
+      assert.equal((await upTo('9999').migrateToLatest()).error, undefined);
+      const rows = await db.selectFrom('agent_request_ids').selectAll().orderBy('expires_at').execute();
+      assert.deepEqual(
+        rows.map((r) => [Number(r.expires_at), r.id]),
+        [
+          [10, 'mi-1:b'],
+          [20, 'mi-1:a'],
+        ],
+      );
+      const claim = (id: string, expires: number) =>
+        db
+          .insertInto('agent_request_ids')
+          .values({ id, expires_at: expires })
+          .onConflict((oc) => oc.columns(['expires_at', 'id']).doNothing())
+          .returning('id')
+          .execute();
+      assert.equal((await claim('mi-1:a', 20)).length, 0);
+      assert.equal((await claim('mi-1:a', 21)).length, 1);
+      if (store.dialect === 'sqlite') {
+        const ddl = await sql<{ sql: string }>`select sql from sqlite_master where name = 'agent_request_ids'`.execute(
+          db,
+        );
+        assert.match(ddl.rows[0]!.sql, /without rowid/i);
+        const indexes = await sql<{
+          name: string;
+        }>`select name from sqlite_master where type = 'index' and tbl_name = 'agent_request_ids'`.execute(db);
+        assert.deepEqual(
+          indexes.rows.map((r) => r.name),
+          [],
+        );
+      }
       await db.destroy();
     });
   });

@@ -357,6 +357,33 @@ const postgresWidths: Migration = {
   },
 };
 
+/**
+ * Agent request ids keyed by (expires_at, id), with no other index. Every agent request inserts one,
+ * and a random UUID as the whole key put each insert on a random page of a large index (plus a
+ * second index to purge by): 40–80 µs a row on SQLite with a fleet's 15 minutes of ids. Led by the
+ * expiry (the signed timestamp plus the window), inserts land at the end of one index, and the
+ * purge deletes from its start. A replay repeats the signed timestamp, so it repeats the whole key
+ * and is still refused; the same id under a new timestamp needs a new signature, which only the
+ * instance's key can make. On SQLite the table is WITHOUT ROWID: the key is the table.
+ */
+const requestIdsByExpiry: Migration = {
+  async up(db: Kysely<unknown>) {
+    const postgres = dialectOf(db) === 'postgres';
+    await db.schema
+      .createTable('agent_request_ids_by_expiry')
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('id', postgres ? 'text' : 'varchar(160)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('agent_request_ids_pkey_expiry', ['expires_at', 'id'])
+      .$call((b) => (postgres ? b : b.modifyEnd(sql`without rowid`)))
+      .execute();
+    await sql`insert into agent_request_ids_by_expiry (expires_at, id) select expires_at, id from agent_request_ids`.execute(
+      db,
+    );
+    await db.schema.dropTable('agent_request_ids').execute();
+    await db.schema.alterTable('agent_request_ids_by_expiry').renameTo('agent_request_ids').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_commands_and_stop': commandsAndStop,
@@ -371,6 +398,7 @@ export const migrations: Record<string, Migration> = {
   '0010_parameters': parametersMigration,
   '0014_sessions': sessionsMigration,
   '0013_plugins': pluginsMigration,
+  '0015_request_ids_by_expiry': requestIdsByExpiry,
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -96,28 +96,29 @@ forEachStore((store) => {
 
     it('upserts: doNothing with returning gives the inserted rows only, and counts them', async () => {
       const db = await store.open();
+      const nonce = (n: string) => ({ nonce: n, access_key_id: 'AK', expires_at: 10 });
       const claim = (ids: string[]) =>
         db
-          .insertInto('agent_request_ids')
-          .values(ids.map((id) => ({ id, expires_at: 10 })))
-          .onConflict((oc) => oc.column('id').doNothing())
-          .returning('id')
+          .insertInto('api_nonces')
+          .values(ids.map(nonce))
+          .onConflict((oc) => oc.column('nonce').doNothing())
+          .returning('nonce')
           .execute();
-      assert.deepEqual((await claim(['a', 'b'])).map((r) => r.id).sort(), ['a', 'b']);
+      assert.deepEqual((await claim(['a', 'b'])).map((r) => r.nonce).sort(), ['a', 'b']);
       assert.deepEqual(
-        (await claim(['b', 'c', 'a'])).map((r) => r.id),
+        (await claim(['b', 'c', 'a'])).map((r) => r.nonce),
         ['c'],
       );
       const again = await db
-        .insertInto('agent_request_ids')
-        .values({ id: 'c', expires_at: 10 })
-        .onConflict((oc) => oc.column('id').doNothing())
+        .insertInto('api_nonces')
+        .values(nonce('c'))
+        .onConflict((oc) => oc.column('nonce').doNothing())
         .executeTakeFirst();
       assert.equal(Number(again.numInsertedOrUpdatedRows ?? 0), 0);
       const fresh = await db
-        .insertInto('agent_request_ids')
-        .values({ id: 'd', expires_at: 10 })
-        .onConflict((oc) => oc.column('id').doNothing())
+        .insertInto('api_nonces')
+        .values(nonce('d'))
+        .onConflict((oc) => oc.column('nonce').doNothing())
         .executeTakeFirst();
       assert.equal(Number(fresh.numInsertedOrUpdatedRows ?? 0), 1);
     });
@@ -126,14 +127,14 @@ forEachStore((store) => {
       const db = await store.open();
       const put = (expires: number) =>
         db
-          .insertInto('agent_request_ids')
-          .values({ id: 'k', expires_at: expires })
-          .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })))
-          .returning(['id', 'expires_at'])
+          .insertInto('api_nonces')
+          .values({ nonce: 'k', access_key_id: 'AK', expires_at: expires })
+          .onConflict((oc) => oc.column('nonce').doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })))
+          .returning(['nonce', 'expires_at'])
           .executeTakeFirstOrThrow();
-      assert.deepEqual(await put(5), { id: 'k', expires_at: 5 });
-      assert.deepEqual(await put(7), { id: 'k', expires_at: 7 });
-      assert.equal((await db.selectFrom('agent_request_ids').selectAll().execute()).length, 1);
+      assert.deepEqual(await put(5), { nonce: 'k', expires_at: 5 });
+      assert.deepEqual(await put(7), { nonce: 'k', expires_at: 7 });
+      assert.equal((await db.selectFrom('api_nonces').selectAll().execute()).length, 1);
     });
 
     it('returns updated values from UPDATE … RETURNING, and counts updated rows as a bigint', async () => {
