@@ -14,6 +14,22 @@ describe('Batcher', () => {
     assert.deepEqual(batches, [[1, 2, 3], [4]]);
   });
 
+  it('with a window, hands calls of several turns within it to one flush', async () => {
+    const batches: number[][] = [];
+    const b = new Batcher<number, number>(
+      async (items) => {
+        batches.push(items);
+        return items;
+      },
+      { windowMs: 200 },
+    );
+    const first = b.add(1);
+    await new Promise((r) => setImmediate(r));
+    const second = b.add(2);
+    assert.deepEqual(await Promise.all([first, second]), [1, 2]);
+    assert.deepEqual(batches, [[1, 2]]);
+  });
+
   it('fails every caller of a batch whose flush throws, and goes on with the next batch', async () => {
     let fail = true;
     const b = new Batcher<string, string>(async (items) => {
