@@ -115,21 +115,23 @@ if (testedDialects().includes('postgres')) {
 
     it('runs a deadlock victim group again, whole, after the other group commits', async () => {
       const db = await s.open();
+      // api_nonces: expires_at is not part of its key, so a bump is a non-key update, as the
+      // services' writes under forWrite are.
       await db
-        .insertInto('agent_request_ids')
+        .insertInto('api_nonces')
         .values([
-          { id: 'a', expires_at: 0 },
-          { id: 'b', expires_at: 0 },
+          { nonce: 'a', access_key_id: 'AK', expires_at: 0 },
+          { nonce: 'b', access_key_id: 'AK', expires_at: 0 },
         ])
         .execute();
-      const bump = (tx: Db, id: string) =>
-        forWrite(tx, tx.selectFrom('agent_request_ids as r').select('r.expires_at').where('r.id', '=', id), 'r')
+      const bump = (tx: Db, nonce: string) =>
+        forWrite(tx, tx.selectFrom('api_nonces as r').select('r.expires_at').where('r.nonce', '=', nonce), 'r')
           .executeTakeFirstOrThrow()
           .then((row) =>
             tx
-              .updateTable('agent_request_ids')
+              .updateTable('api_nonces')
               .set({ expires_at: row.expires_at + 1 })
-              .where('id', '=', id)
+              .where('nonce', '=', nonce)
               .execute(),
           );
       // Each group's second unit starts only once the other group holds its first row.
@@ -166,9 +168,9 @@ if (testedDialects().includes('postgres')) {
         String(r.find((x) => x.status === 'rejected')?.reason),
       );
       assert.equal(runs.one + runs.two, 3, 'one of the two groups ran twice');
-      const rows = await db.selectFrom('agent_request_ids').select(['id', 'expires_at']).orderBy('id').execute();
+      const rows = await db.selectFrom('api_nonces').select(['nonce', 'expires_at']).orderBy('nonce').execute();
       assert.deepEqual(
-        rows.map((row) => `${row.id}=${row.expires_at}`),
+        rows.map((row) => `${row.nonce}=${row.expires_at}`),
         ['a=2', 'b=2'],
         'each group bumped each row once: nothing of the cancelled attempt stands',
       );
