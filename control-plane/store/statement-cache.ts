@@ -6,9 +6,7 @@ import type { Database as SqliteDb } from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 import { withRowObjects } from './row-objects.js';
 
-export type PreparingDatabase = SqliteDatabase;
-
-export function withStatementCache(db: SqliteDb, max = 500): PreparingDatabase {
+export function withStatementCache(db: SqliteDb, max = 500): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     prepare(sql: string): SqliteStatement {
