@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiCallError, type ApiClient } from './api-client.js';
 import { cpuDelta, sumOf, type CpuProbe, type CpuSample } from './cpu-probe.js';
 import type { Fleet } from './fleet.js';
-import { addTaskStats, emptyTaskStats, type TaskStats } from './ipc.js';
+import { addTaskStats, emptyTaskStats, type SimCounters, type TaskStats } from './ipc.js';
 import { sleep } from './metrics.js';
 
 /** Whole-invocation statuses that no longer change (spec/openapi.md, Statuses). */
@@ -40,6 +40,9 @@ export interface FanOutResult {
   /** Successful executions whose Output is not what the script prints on that instance. */
   badOutput: number;
   sim: TaskStats;
+  /** The simulator's new HTTPS connections and failed fetch attempts from RunCommand to final. */
+  simConnections: number;
+  simFetchErrors: number;
 }
 
 const isTooLarge = (e: unknown) =>
@@ -78,6 +81,9 @@ export async function sendRunCommand(api: ApiClient, ids: string[], content: str
   }
 }
 
+const fetchErrors = (c: SimCounters) =>
+  Object.entries(c.errors).reduce((t, [k, v]) => (k.startsWith('fetch ') ? t + v : t), 0);
+
 export async function runFanOut(o: {
   api: ApiClient;
   fleet: Fleet;
@@ -96,6 +102,7 @@ export async function runFanOut(o: {
   const content = `echo fleet fan-out ${tag} {{ACS::InstanceId}}`;
   const expected = (instanceId: string) => `fleet fan-out ${tag} ${instanceId}\n`;
 
+  const sim0 = await o.fleet.counters();
   const cpu0 = o.cpu();
   const t0 = Date.now();
   const deadline = t0 + o.deadlineMs;
@@ -127,6 +134,7 @@ export async function runFanOut(o: {
   }
   const finishedAt = Date.now();
   const cpu = cpuDelta(cpu0, o.cpu());
+  const sim1 = await o.fleet.counters();
   const timedOut = pending.size > 0;
   if (timedOut) {
     o.log(`fan-out ${o.run}: not final after ${o.deadlineMs / 1000} s (${[...new Set(status.values())].join(', ')})`);
@@ -196,5 +204,7 @@ export async function runFanOut(o: {
     errorCodes,
     badOutput,
     sim,
+    simConnections: sim1.httpConnections - sim0.httpConnections,
+    simFetchErrors: fetchErrors(sim1) - fetchErrors(sim0),
   };
 }

@@ -54,6 +54,8 @@ export interface SimCounters {
   deliveriesDuplicate: number;
   reports: Record<string, number>;
   reportFailures: number;
+  /** HTTPS connections the worker's pool opened (each a TLS handshake on the server). */
+  httpConnections: number;
   /** Failed calls by `<endpoint> <status or error code>`. */
   errors: Record<string, number>;
 }
@@ -114,6 +116,7 @@ export function emptyCounters(): SimCounters {
     deliveriesDuplicate: 0,
     reports: {},
     reportFailures: 0,
+    httpConnections: 0,
     errors: {},
   };
 }

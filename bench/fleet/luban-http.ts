@@ -12,7 +12,13 @@
 //
 // A pooled socket is kept while idle (Node's agent would close all but 256 of them after a burst and
 // open them again, with new handshakes, on the next one): each stock agent keeps its own connection
-// between requests, so the server does not see those handshakes from a real fleet either. The
+// between requests, so the server does not see those handshakes from a real fleet either. Requests
+// take the pool's least recently used socket (`fifo`): a real agent's heartbeat, every 60 s, keeps
+// its own connection inside the server's 72 s keep-alive, and the heartbeats spread over the pool
+// keep every pooled socket warm the same way. Node's default (`lifo`) kept reusing a few sockets, the
+// server closed the rest after 72 s of idle, and the first fan-out after an idle minute opened
+// thousands of connections at once (10 s of the simulator's CPU in handshakes, and fetches past
+// their timeout). The
 // certificates are parsed into one TLS context for the worker, shared by the pool and the notify
 // sockets, as our agent does (a `ca` option instead builds a context per connection).
 import https from 'node:https';
@@ -44,6 +50,9 @@ export class LubanHttp {
   readonly #hostPort: string;
   readonly #userAgent: string;
   readonly #secureContext: SecureContext;
+  #connectionsOpened = 0;
+  /** Sockets seen so far (a queued request handed a busy socket is not flagged `reusedSocket`). */
+  readonly #seen = new WeakSet<object>();
   constructor(o: { hostPort: string; caPem: string; userAgent: string; maxSockets: number }) {
     this.#hostPort = o.hostPort;
     this.#userAgent = o.userAgent;
@@ -54,6 +63,7 @@ export class LubanHttp {
       keepAliveMsecs: 30_000,
       maxSockets: o.maxSockets,
       maxFreeSockets: o.maxSockets,
+      scheduling: 'fifo',
       secureContext: this.#secureContext,
     });
   }
@@ -65,6 +75,11 @@ export class LubanHttp {
   /** The worker's one TLS context (trusting the server's CA), for the notify sockets too. */
   get secureContext(): SecureContext {
     return this.#secureContext;
+  }
+
+  /** Connections opened so far that carried an answer (a reused pooled socket does not count). */
+  get connectionsOpened(): number {
+    return this.#connectionsOpened;
   }
 
   get hostPort(): string {
@@ -126,7 +141,11 @@ export class LubanHttp {
       // The clock starts when the request has a connection: waiting for a pooled socket is the
       // simulator's own queue, which an agent with its own connection would not have.
       let timer: NodeJS.Timeout | undefined;
-      req.once('socket', () => {
+      req.once('socket', (socket) => {
+        if (!this.#seen.has(socket)) {
+          this.#seen.add(socket);
+          this.#connectionsOpened++;
+        }
         timer = setTimeout(() => req.destroy(new HttpError('timeout', `no answer in ${o.timeoutMs} ms`)), o.timeoutMs);
       });
       req.on('close', () => clearTimeout(timer));

@@ -66,6 +66,8 @@ export interface SizeSummary {
   callsPerFanOut: number;
   timedOut: number;
   notSuccessApi: number;
+  simConnections: number[];
+  simFetchErrors: number[];
   byStatus: Record<string, number>;
   errorCodes: Record<string, number>;
   badOutput: number;
@@ -143,6 +145,8 @@ export function summarise(r: SizeResult): SizeSummary {
     runCommandMs: median(f.flatMap((x) => x.runCommandMs)),
     callsPerFanOut: Math.max(...f.map((x) => x.calls)),
     timedOut: f.filter((x) => x.timedOut).length,
+    simConnections: f.map((x) => x.simConnections),
+    simFetchErrors: f.map((x) => x.simFetchErrors),
     notSuccessApi: f.reduce((s, x) => s + (x.n - (x.byStatus['Success'] ?? 0)), 0),
     byStatus,
     errorCodes: sumMaps(f.map((x) => x.errorCodes)),
@@ -255,6 +259,10 @@ export function table(summaries: SizeSummary[], runs: number): string {
     [
       'duplicate kicks / duplicate deliveries / empty kick fetches',
       (s) => `${s.kicksDuplicate} / ${s.deliveriesDuplicate} / ${s.emptyKickFetches}`,
+    ],
+    [
+      'simulator HTTPS connections opened / failed fetch attempts, per fan-out',
+      (s) => `${s.simConnections.join(', ')} / ${s.simFetchErrors.join(', ')}`,
     ],
     ['targeted fetches per agent and task (1.00: none repeated)', (s) => fmt(s.fetchesPerTask, 2)],
     [

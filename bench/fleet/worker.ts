@@ -89,6 +89,7 @@ process.on('message', (m: ToWorker) => {
         start(m.config);
         return;
       case 'counters':
+        counters.httpConnections = http?.connectionsOpened ?? 0;
         send({ type: 'counters', id: m.id, counters });
         return;
       case 'task':
