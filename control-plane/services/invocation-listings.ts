@@ -66,6 +66,24 @@ function encodeOutput(output: Buffer, encoding: string): string {
   return encoding === 'PlainText' ? output.toString('utf8') : output.toString('base64');
 }
 
+/** What DescribeInvocations shows of an execution record; the output only when asked for. */
+type InvocationRecordView = Pick<
+  InvocationInstanceTable,
+  | 'invoke_id'
+  | 'instance_id'
+  | 'status'
+  | 'exit_code'
+  | 'dropped'
+  | 'error_code'
+  | 'error_info'
+  | 'repeats'
+  | 'creation_time'
+  | 'update_time'
+  | 'start_time'
+  | 'finish_time'
+  | 'stop_time'
+> & { output?: Buffer };
+
 /** The columns a result row shows, shared by an execution record and one run of it. */
 type ResultRow = Pick<
   InvocationRunTable,
@@ -178,7 +196,7 @@ export class InvocationListings {
 
   #invocationView(
     inv: InvocationTable,
-    recs: InvocationInstanceTable[],
+    recs: InvocationRecordView[],
     tags: Tag[],
     f: { includeOutput: boolean; encoding: 'PlainText' | 'Base64' },
   ) {
@@ -212,7 +230,7 @@ export class InvocationListings {
           InstanceId: r.instance_id,
           InstanceInvokeStatus: instanceInvokeStatus(r.status as ExecutionStatus),
           InvocationStatus: r.status,
-          Output: f.includeOutput ? encodeOutput(r.output, f.encoding) : '',
+          Output: f.includeOutput && r.output ? encodeOutput(r.output, f.encoding) : '',
           Repeats: r.repeats,
           StartTime: isoTime(r.start_time),
           StopTime: isoTime(r.stop_time),
@@ -338,8 +356,8 @@ export class InvocationListings {
   }
 
   /** The records of a page of invocations; output is read only when it will be shown. */
-  async #recordsOf(invokeIds: string[], withOutput: boolean): Promise<Map<string, InvocationInstanceTable[]>> {
-    const m = new Map<string, InvocationInstanceTable[]>();
+  async #recordsOf(invokeIds: string[], withOutput: boolean): Promise<Map<string, InvocationRecordView[]>> {
+    const m = new Map<string, InvocationRecordView[]>();
     if (invokeIds.length === 0) {
       return m;
     }
@@ -359,8 +377,6 @@ export class InvocationListings {
         'start_time',
         'finish_time',
         'stop_time',
-        'delivered_at',
-        'delivered_version',
       ])
       .$if(withOutput, (q) => q.select('output'))
       .where('invoke_id', 'in', invokeIds)
@@ -368,8 +384,7 @@ export class InvocationListings {
       .orderBy('instance_id')
       .execute();
     for (const r of rows) {
-      const rec: InvocationInstanceTable = { output: Buffer.alloc(0), ...r };
-      appendTo(m, r.invoke_id, rec);
+      appendTo(m, r.invoke_id, r);
     }
     return m;
   }

@@ -16,4 +16,13 @@ describe('isoTime', () => {
     assert.equal(isoTime(253402300799999), '9999-12-31T23:59:59Z');
     assert.equal(isoTime('1700000000000' as unknown as number), '');
   });
+  it('formats times that alternate between seconds, more of them than it keeps', () => {
+    const base = Date.UTC(2026, 0, 1);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 10_000; i++) {
+        const ms = base + (i % 2 === 0 ? i : 20_000_000 - i) * 1000 + (i % 1000);
+        assert.equal(isoTime(ms), `${new Date(ms).toISOString().slice(0, 19)}Z`);
+      }
+    }
+  });
 });

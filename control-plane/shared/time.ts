@@ -12,13 +12,18 @@ export function isoTime(ms: number | null | undefined): string {
   if (typeof ms !== 'number' || !(ms > 0 && ms <= MAX_MS)) {
     return '';
   }
-  // A fan-out's thousands of records share a handful of seconds: format each second once.
+  // A fan-out's thousands of records share a few hundred seconds between their five times, which
+  // alternate from field to field: format each second once, in a cache emptied when it fills up.
   const second = Math.floor(ms / 1000);
-  if (second !== lastSecond) {
-    lastSecond = second;
-    lastText = `${new Date(second * 1000).toISOString().slice(0, 19)}Z`;
+  let text = formatted.get(second);
+  if (text === undefined) {
+    if (formatted.size >= FORMATTED_SECONDS) {
+      formatted.clear();
+    }
+    text = `${new Date(second * 1000).toISOString().slice(0, 19)}Z`;
+    formatted.set(second, text);
   }
-  return lastText;
+  return text;
 }
-let lastSecond = Number.NaN;
-let lastText = '';
+const FORMATTED_SECONDS = 4096;
+const formatted = new Map<number, string>();
