@@ -78,17 +78,28 @@ export async function writeCounterDeltas(tx: Db, deltas: CounterDeltas): Promise
     if (Object.keys(set).length === 0) {
       continue;
     }
+    // RETURNING gives the moved counters and the status as stored (this statement leaves it): most
+    // moves of a fan-out keep it Running, and then the row (which every group of the fan-out must
+    // lock in turn) is released at the commit without a second statement in between.
     const row = await tx
       .updateTable('invocations')
       .set(set)
       .where('invoke_id', '=', invokeId)
-      .returning(['n_pending', 'n_scheduled', 'n_running', 'n_stopping', 'n_stopped', 'n_finished', 'n_failed'])
+      .returning([
+        'n_pending',
+        'n_scheduled',
+        'n_running',
+        'n_stopping',
+        'n_stopped',
+        'n_finished',
+        'n_failed',
+        'status',
+      ])
       .executeTakeFirstOrThrow();
-    await tx
-      .updateTable('invocations')
-      .set({ status: invocationStatusOf(countsOf(row)) })
-      .where('invoke_id', '=', invokeId)
-      .execute();
+    const status = invocationStatusOf(countsOf(row));
+    if (status !== row.status) {
+      await tx.updateTable('invocations').set({ status }).where('invoke_id', '=', invokeId).execute();
+    }
   }
 }
 
