@@ -17,6 +17,7 @@ import {
   type QueryCompiler,
   type TransactionSettings,
 } from 'kysely';
+import { namingPool } from './pg-named-statements.js';
 import type { Database } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -72,33 +73,53 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
-/** The pool size a URL asks for with `?pool_size=N`, and the URL without it (pg does not know it). */
-function takePoolSize(url: string): { url: string; poolSize?: number } {
+/** This store's own URL parameters, which `pg` does not know. */
+interface StoreParams {
+  /** `?pool_size=N`: connections in the pool. */
+  poolSize?: number;
+  /** `?prepared_statements=false`: run every statement unnamed (pg-named-statements.ts). */
+  preparedStatements: boolean;
+}
+
+/** The store's own parameters of a URL, and the URL without them. */
+function takeStoreParams(url: string): StoreParams & { url: string } {
   // Not `new URL`: libpq URLs may have no host (`postgres://user@/db?host=/run/postgresql`).
   const q = url.indexOf('?');
   if (q < 0) {
-    return { url };
+    return { url, preparedStatements: true };
   }
   const params = url.slice(q + 1).split('&');
-  const mine = params.filter((p) => p.startsWith('pool_size='));
-  if (mine.length === 0) {
-    return { url };
+  const valueOf = (key: string) =>
+    params
+      .filter((p) => p.startsWith(`${key}=`))
+      .at(-1)
+      ?.slice(key.length + 1);
+  const out: StoreParams = { preparedStatements: true };
+  const size = valueOf('pool_size');
+  if (size !== undefined) {
+    const n = Number(size);
+    if (!/^\d+$/.test(size) || n < 1) {
+      throw new Error(`pool_size in the database URL must be a positive whole number, got ${size}`);
+    }
+    out.poolSize = n;
   }
-  const v = mine.at(-1)!.slice('pool_size='.length);
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) {
-    throw new Error(`pool_size in the database URL must be a positive whole number, got ${v}`);
+  const prepared = valueOf('prepared_statements');
+  if (prepared !== undefined) {
+    if (prepared !== 'true' && prepared !== 'false') {
+      throw new Error(`prepared_statements in the database URL must be true or false, got ${prepared}`);
+    }
+    out.preparedStatements = prepared === 'true';
   }
-  const rest = params.filter((p) => !p.startsWith('pool_size='));
-  return { url: rest.length > 0 ? `${url.slice(0, q)}?${rest.join('&')}` : url.slice(0, q), poolSize: n };
+  const rest = params.filter((p) => !p.startsWith('pool_size=') && !p.startsWith('prepared_statements='));
+  return { ...out, url: rest.length > 0 ? `${url.slice(0, q)}?${rest.join('&')}` : url.slice(0, q) };
 }
 
-/** The URL as `pg` takes it (without this store's own `pool_size`), for a client of its own. */
-export const pgConnectionString = (url: string): string => takePoolSize(url).url;
+/** The URL as `pg` takes it (without this store's own parameters), for a client of its own. */
+export const pgConnectionString = (url: string): string => takeStoreParams(url).url;
 
 /** A Kysely store on PostgreSQL; migrations are the caller's (openStore runs them). */
 export function createPostgresStore(url: string, o: PostgresStoreOptions = {}): Kysely<Database> {
-  const parsed = takePoolSize(url);
+  const parsed = takeStoreParams(url);
   const pool = new pg.Pool({
     connectionString: parsed.url,
     max: o.poolSize ?? parsed.poolSize ?? DEFAULT_POOL_SIZE,
@@ -108,7 +129,7 @@ export function createPostgresStore(url: string, o: PostgresStoreOptions = {}): 
   });
   // Without a listener an idle connection's error (the server restarting) would end the process.
   pool.on('error', (e) => o.onPoolError?.(e));
-  const base = new PostgresDialect({ pool });
+  const base = new PostgresDialect({ pool: parsed.preparedStatements ? namingPool(pool) : pool });
   if (o.serializeTransactions === false) {
     return new Kysely<Database>({ dialect: base });
   }
