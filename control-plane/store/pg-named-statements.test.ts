@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/postgres.js';
 import { MAX_PARAMETERS, MAX_PER_CONNECTION, nameFor } from './pg-named-statements.js';
-import { createPostgresStore } from './postgres-store.js';
+import { createPostgresStore, pgConnectionString } from './postgres-store.js';
 import type { Database } from './schema.js';
 
 describe('nameFor', () => {
@@ -66,8 +66,29 @@ describe('a PostgreSQL store and prepared statements', () => {
     assert.equal(prepared.filter((s) => s.includes('from "instances" where "instance_id" = $1')).length, 1);
   });
 
+  it('replaces a connection whose prepared select * a migration changed, after one failure', async () => {
+    const t = await createTestDatabase({ migrated: true });
+    dbs.push(t);
+    const db = createPostgresStore(`${t.url}?pool_size=1`, { allowExitOnIdle: true });
+    stores.push(db);
+    const read = () => db.selectFrom('api_nonces').selectAll().where('nonce', '=', 'n-1').execute();
+    assert.deepEqual(await read(), []);
+    await sql`alter table api_nonces add column extra integer`.execute(db);
+    await assert.rejects(read(), /cached plan must not change result type/);
+    assert.deepEqual(await read(), []);
+    assert.deepEqual(await read(), []);
+  });
+
   it('prepares nothing with prepared_statements=false', async () => {
     assert.deepEqual(await preparedAfterUse('&prepared_statements=false'), []);
+  });
+
+  it("keeps the store's own URL parameters from pg's connection string", () => {
+    assert.equal(
+      pgConnectionString('postgres://u@h/db?pool_size=3&sslmode=require&prepared_statements=false'),
+      'postgres://u@h/db?sslmode=require',
+    );
+    assert.equal(pgConnectionString('postgres://u@h/db?prepared_statements=true'), 'postgres://u@h/db');
   });
 
   it('refuses another value of prepared_statements', () => {

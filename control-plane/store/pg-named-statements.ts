@@ -37,20 +37,30 @@ export function namingPool(pool: pg.Pool): PostgresPool {
 
 function namingClient(client: pg.PoolClient): PostgresPoolClient {
   const named = new Set<string>();
+  let stale = false;
   const query = (text: unknown, values?: readonly unknown[]) => {
     if (typeof text !== 'string') {
       // A cursor (streamed query) passes through as it is.
       return client.query(text as pg.Submittable) as never;
     }
     const name = nameFor(text, values, named);
-    return (
+    const run =
       name === undefined
         ? client.query(text, values as unknown[])
-        : client.query({ name, text, values: values as unknown[] })
-    ) as never;
+        : client.query({ name, text, values: values as unknown[] });
+    return run.catch((e: unknown) => {
+      // A table's columns changed under a prepared `select *` (another node migrated the schema):
+      // this connection cannot run it again, so it is closed when released, and the next one
+      // prepares the statement afresh.
+      stale ||= isStalePlan(e);
+      throw e;
+    }) as never;
   };
-  return { query, release: () => client.release() } as PostgresPoolClient;
+  return { query, release: () => client.release(stale || undefined) } as PostgresPoolClient;
 }
+
+const isStalePlan = (e: unknown) =>
+  (e as { code?: unknown })?.code === '0A000' && /cached plan must not change result type/.test(String(e));
 
 /** The name to run `text` under on a connection that has named `named`, or undefined: unnamed. */
 export function nameFor(text: string, values: readonly unknown[] | undefined, named: Set<string>): string | undefined {
