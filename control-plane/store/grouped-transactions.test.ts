@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { forEachStore, storeOpener, testedDialects } from '../../test/harness/stores.js';
 import { forWrite } from './dialect.js';
@@ -105,13 +106,49 @@ forEachStore((store) => {
   });
 });
 
-// Groups of two nodes run side by side on PostgreSQL (SQLite has one writer, so this case cannot
-// arise there): two groups that lock the same rows in opposite orders deadlock, and the group
-// PostgreSQL cancels is run again from the start once the other has committed.
+// Groups run side by side on PostgreSQL (SQLite has one writer, so these cases cannot arise there):
+// two of one node at most, the units that come meanwhile forming the next; and two groups that
+// lock the same rows in opposite orders deadlock, and the group PostgreSQL cancels is run again
+// from the start once the other has committed.
 if (testedDialects().includes('postgres')) {
   describe('store: postgres', () => {
     const s = storeOpener('postgres');
     after(() => s.close());
+
+    it('lets units that arrive while two groups commit wait and form one next group', async () => {
+      const db = await s.open();
+      let seq = 0;
+      const note = (tx: Db, text: string) =>
+        tx.insertInto('agent_request_ids').values({ id: text, expires_at: seq++ }).execute();
+      let groups = 0;
+      const g = new GroupedTransactions<undefined[]>(db, {
+        create: () => [],
+        merge: () => {},
+        write: async () => {
+          groups++;
+        },
+      });
+      // One unit per turn, 40 turns in a row, each unit taking a few milliseconds: a turn's unit
+      // starts a group of its own only while fewer than two groups are committing. Without the
+      // bound, every unit was a group.
+      const all: Promise<unknown>[] = [];
+      for (let i = 0; i < 40; i++) {
+        all.push(
+          g.run(async (tx) => {
+            await note(tx, `u${i}`);
+            await sleep(5);
+          }),
+        );
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(all);
+      const { n } = await db
+        .selectFrom('agent_request_ids')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(n), 40);
+      assert.ok(groups < 20, `${groups} groups for 40 units that came one turn apart`);
+    });
 
     it('runs a deadlock victim group again, whole, after the other group commits', async () => {
       const db = await s.open();

@@ -1,18 +1,19 @@
 // Group commit for the agents' hot path: units of work that arrive in the same turn of the event
-// loop (a fleet's reports and fetches) run one after another inside one store transaction and
-// commit together. A unit that throws fails alone: the group is rolled back and run again with each
-// unit behind a savepoint, so the others still commit. Callers hear their result only once the
-// commit is durable, so nothing is announced that a failed commit could take back.
+// loop, or while the groups before them commit (a fleet's reports and fetches), run one after
+// another inside one store transaction and commit together. A unit that throws fails alone: the
+// group is rolled back and run again with each unit behind a savepoint, so the others still
+// commit. Callers hear their result only once the commit is durable, so nothing is announced that
+// a failed commit could take back.
 //
 // One commit for many units saves what dominates a small transaction: BEGIN/COMMIT round trips,
 // the write-ahead log pages every commit writes, and (on PostgreSQL) the transaction lock handoff.
 // Savepoints only after a failure save two round trips per unit, and PostgreSQL's subtransactions.
 //
-// Groups are concurrent writers (postgres-store.ts concurrentWriters): on PostgreSQL the groups of
-// one node and of other nodes run side by side, so a unit locks the rows it reads to decide a write
-// (dialect.ts forWrite). When PostgreSQL picks a group as a deadlock's victim, the whole group is
-// rolled back (which frees its locks) and run again, alone. Units run again, so they must have no
-// effect outside the transaction.
+// Groups are concurrent writers (postgres-store.ts concurrentWriters): on PostgreSQL two groups of
+// one node, and those of other nodes, run side by side, so a unit locks the rows it reads to
+// decide a write (dialect.ts forWrite). When PostgreSQL picks a group as a deadlock's victim, the
+// whole group is rolled back (which frees its locks) and run again, alone. Units run again, so
+// they must have no effect outside the transaction.
 import type { ControlledTransaction, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { Db } from './open-store.js';
@@ -50,6 +51,17 @@ interface Pending<C> {
 const MAX_GROUP = 500;
 
 /**
+ * Groups of one node committing at once on PostgreSQL. Units that arrive meanwhile wait and form
+ * the next group, so a busy node commits fewer, larger groups, and each moves an invocation's
+ * counters (the row every group of a fan-out locks in turn) once for more reports. Two, not one,
+ * so that one group's statements run while the other waits on a round trip. In a 1,000-agent
+ * fan-out (docs/benchmarks.md) PostgreSQL's CPU per task fell from 1.25 to 0.80 ms and the node's
+ * from 2.97 to 2.41 ms. SQLite has one writer, so its groups wait for each other anyway; a bound
+ * there measured within noise, and it has none.
+ */
+const GROUPS_IN_FLIGHT_SIDE_BY_SIDE = 2;
+
+/**
  * Runs of one group: without savepoints, with them after a unit failed, alone after a deadlock.
  */
 const MAX_ATTEMPTS = 3;
@@ -66,28 +78,49 @@ export class GroupedTransactions<C = undefined> {
   /** Where groups run first: side by side with other groups (PostgreSQL). */
   readonly #concurrent: Db;
   readonly #collector: GroupCollector<C> | undefined;
+  readonly #maxInFlight: number;
   #pending: Pending<C>[] = [];
+  #inFlight = 0;
+  #scheduled = false;
 
   constructor(db: Db, ...collector: C extends undefined ? [] : [GroupCollector<C>]) {
     this.#db = db;
     this.#concurrent = concurrentWriters(db);
     this.#collector = collector[0];
+    this.#maxInFlight = this.#concurrent === db ? Infinity : GROUPS_IN_FLIGHT_SIDE_BY_SIDE;
   }
 
   run<T>(unit: Unit<T, C>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ unit: unit as Unit<unknown, C>, resolve: resolve as (v: unknown) => void, reject });
-      if (this.#pending.length === 1) {
-        setImmediate(() => void this.#flush());
-      }
+      this.#schedule();
     });
   }
 
+  #schedule(): void {
+    if (!this.#scheduled && this.#inFlight < this.#maxInFlight && this.#pending.length > 0) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#flush();
+      });
+    }
+  }
+
   async #flush(): Promise<void> {
+    if (this.#inFlight >= this.#maxInFlight || this.#pending.length === 0) {
+      return;
+    }
     const all = this.#pending;
     this.#pending = [];
-    for (let i = 0; i < all.length; i += MAX_GROUP) {
-      await this.#commitGroup(all.slice(i, i + MAX_GROUP));
+    this.#inFlight++;
+    try {
+      for (let i = 0; i < all.length; i += MAX_GROUP) {
+        await this.#commitGroup(all.slice(i, i + MAX_GROUP));
+      }
+    } finally {
+      this.#inFlight--;
+      this.#schedule();
     }
   }
 
