@@ -1,9 +1,9 @@
 // Group commit for the agents' hot path: units of work that arrive in the same turn of the event
-// loop, or while the groups before them commit (a fleet's reports and fetches), run one after
-// another inside one store transaction and commit together. A unit that throws fails alone: the
-// group is rolled back and run again with each unit behind a savepoint, so the others still
-// commit. Callers hear their result only once the commit is durable, so nothing is announced that
-// a failed commit could take back.
+// loop (a fleet's reports and fetches; on PostgreSQL, also those that arrive while two groups
+// commit) run one after another inside one store transaction and commit together. A unit that
+// throws fails alone: the group is rolled back and run again with each unit behind a savepoint, so
+// the others still commit. Callers hear their result only once the commit is durable, so nothing
+// is announced that a failed commit could take back.
 //
 // One commit for many units saves what dominates a small transaction: BEGIN/COMMIT round trips,
 // the write-ahead log pages every commit writes, and (on PostgreSQL) the transaction lock handoff.
