@@ -1,15 +1,17 @@
 // PostgreSQL prepared statements for the store's queries. Kysely sends every query unnamed, so the
 // server parses and plans it again each time: for the short statements of the agents' hot path that
-// was most of the work (a primary-key select: 112–124 µs of server CPU unnamed, 48–54 µs named, and
-// 148 → 98 µs in Node). Here each pooled connection names the statements it runs, by a hash of their
-// text, and `pg` parses a name once per connection and only binds and executes it afterwards.
+// was most of the work (a primary-key select in a loop: 112–124 µs of server CPU unnamed, 48–54 µs
+// named; 81–98 µs of Node's CPU instead of 96–148). Here each pooled connection names the
+// statements it runs by a hash of their text, and `pg` parses a name once per connection and only
+// binds and executes it afterwards.
 //
 // Bounds: only statements with parameters are named (a text without any may hold several commands,
 // such as `begin; select pg_advisory_xact_lock(…)`, which a prepared statement cannot), only up to
 // MAX_PARAMETERS of them (multi-row inserts of every length would each be a statement of their own),
-// and at most MAX_PER_CONNECTION per connection; later texts run unnamed as before. A connection
-// pooler in transaction mode (PgBouncer before 1.21) cannot keep statements on one connection: the
-// URL's `prepared_statements=false` turns this off.
+// and at most MAX_PER_CONNECTION per connection; later texts run unnamed as before. A prepared
+// statement whose result columns a migration changed fails once, and its connection is replaced.
+// A connection pooler in transaction mode (PgBouncer before 1.21) cannot keep statements on one
+// connection: the URL's `prepared_statements=false` turns this off.
 import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
