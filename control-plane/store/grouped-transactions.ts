@@ -107,10 +107,8 @@ export class GroupedTransactions<C = undefined> {
     }
   }
 
+  /** Called only through #schedule, which has checked the bound and that units wait. */
   async #flush(): Promise<void> {
-    if (this.#inFlight >= this.#maxInFlight || this.#pending.length === 0) {
-      return;
-    }
     const all = this.#pending;
     this.#pending = [];
     this.#inFlight++;
