@@ -81,6 +81,8 @@ interface StoreParams {
   preparedStatements: boolean;
 }
 
+const STORE_PARAM_KEYS = ['pool_size', 'prepared_statements'];
+
 /** The store's own parameters of a URL, and the URL without them. */
 function takeStoreParams(url: string): StoreParams & { url: string } {
   // Not `new URL`: libpq URLs may have no host (`postgres://user@/db?host=/run/postgresql`).
@@ -110,7 +112,7 @@ function takeStoreParams(url: string): StoreParams & { url: string } {
     }
     out.preparedStatements = prepared === 'true';
   }
-  const rest = params.filter((p) => !p.startsWith('pool_size=') && !p.startsWith('prepared_statements='));
+  const rest = params.filter((p) => !STORE_PARAM_KEYS.some((k) => p.startsWith(`${k}=`)));
   return { ...out, url: rest.length > 0 ? `${url.slice(0, q)}?${rest.join('&')}` : url.slice(0, q) };
 }
 
