@@ -18,9 +18,9 @@
 // keep every pooled socket warm the same way. Node's default (`lifo`) kept reusing a few sockets, the
 // server closed the rest after 72 s of idle, and the first fan-out after an idle minute opened
 // thousands of connections at once (10 s of the simulator's CPU in handshakes, and fetches past
-// their timeout). The
-// certificates are parsed into one TLS context for the worker, shared by the pool and the notify
-// sockets, as our agent does (a `ca` option instead builds a context per connection).
+// their timeout). The certificates are parsed into one TLS context for the worker, shared by the
+// pool and the notify sockets, as our agent does (a `ca` option instead builds a context per
+// connection).
 import https from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 
@@ -77,7 +77,7 @@ export class LubanHttp {
     return this.#secureContext;
   }
 
-  /** Connections opened so far that carried an answer (a reused pooled socket does not count). */
+  /** Connections opened so far: sockets first handed to a request (a reused one counts once). */
   get connectionsOpened(): number {
     return this.#connectionsOpened;
   }
