@@ -43,6 +43,8 @@ export interface FanOutResult {
   /** The simulator's new HTTPS connections and failed fetch attempts from RunCommand to final. */
   simConnections: number;
   simFetchErrors: number;
+  /** The simulator's errors during this fan-out, by kind. */
+  simErrors: Record<string, number>;
 }
 
 const isTooLarge = (e: unknown) =>
@@ -83,6 +85,14 @@ export async function sendRunCommand(api: ApiClient, ids: string[], content: str
 
 const fetchErrors = (c: SimCounters) =>
   Object.entries(c.errors).reduce((t, [k, v]) => (k.startsWith('fetch ') ? t + v : t), 0);
+
+/** The simulator's errors between two readings of its counters, by kind. */
+const errorsSince = (before: SimCounters, after: SimCounters): Record<string, number> =>
+  Object.fromEntries(
+    Object.entries(after.errors)
+      .map(([k, v]) => [k, v - (before.errors[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0),
+  );
 
 export async function runFanOut(o: {
   api: ApiClient;
@@ -206,5 +216,6 @@ export async function runFanOut(o: {
     sim,
     simConnections: sim1.httpConnections - sim0.httpConnections,
     simFetchErrors: fetchErrors(sim1) - fetchErrors(sim0),
+    simErrors: errorsSince(sim0, sim1),
   };
 }

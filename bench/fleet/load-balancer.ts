@@ -1,10 +1,13 @@
 // Debian's nginx as the TCP load balancer in front of the nodes: the stream block of
 // deploy/nginx-stream.conf (least_conn, TLS passed through), rendered for the nodes here by
-// test/harness/nginx.ts's renderStreamConfig, one worker process, in the foreground from a temp
-// prefix. Not the harness's startNginx itself: that one has `worker_connections 1024`, and nginx
-// counts both ends of every proxied connection, so it stops accepting (“worker_connections are
-// not enough”) at about 500 agents. Here the limit is sized for the fleet (its notify sockets plus
-// the simulator's HTTPS pools, both ends), with the open-file limit to match.
+// test/harness/nginx.ts's renderStreamConfig, in the foreground from a temp prefix. Not the
+// harness's startNginx itself: that one has `worker_connections 1024`, and nginx counts both ends
+// of every proxied connection, so it stops accepting (“worker_connections are not enough”) at
+// about 500 agents. Here the limit is sized for the fleet (its notify sockets plus the simulator's
+// HTTPS pools, both ends), with the open-file limit to match. A worker is one process under the
+// machine's open-file limit (20,000 here), so a fleet whose connections need more descriptors
+// gets several workers, and the listening socket `reuseport` so the kernel spreads the agents
+// over them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -14,6 +17,9 @@ import { renderStreamConfig } from '../../test/harness/nginx.js';
 import { sleep } from './metrics.js';
 import { treeCpuSeconds } from './proc-tree.js';
 import { freePort } from './server-process.js';
+
+/** Descriptors one worker is given: under the open-file limit, with room for its own files. */
+const WORKER_DESCRIPTORS = 16_000;
 
 const NGINX = '/usr/sbin/nginx';
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
@@ -32,7 +38,9 @@ export class LoadBalancer {
   static async start(upstreams: string[], connections: number): Promise<LoadBalancer> {
     const dir = mkdtempSync(join(tmpdir(), 'oca-bench-nginx-'));
     const port = await freePort();
-    const workerConnections = 2 * connections + 512;
+    const workers = Math.ceil((2 * connections + 512) / WORKER_DESCRIPTORS);
+    // The kernel's spread over the workers is even only on average: a tenth more for each.
+    const workerConnections = Math.ceil((2.2 * connections) / workers) + 512;
     const conf = join(dir, 'nginx.conf');
     writeFileSync(
       conf,
@@ -42,10 +50,15 @@ export class LoadBalancer {
         // Not `info`: that logs every connection of the fleet.
         `error_log ${join(dir, 'error.log')} notice;`,
         'user nobody nogroup;',
-        'worker_processes 1;',
+        `worker_processes ${workers};`,
         `worker_rlimit_nofile ${workerConnections + 256};`,
         `events { worker_connections ${workerConnections}; }`,
-        renderStreamConfig(upstreams, port),
+        workers > 1
+          ? renderStreamConfig(upstreams, port).replace(
+              `listen 127.0.0.1:${port};`,
+              `listen 127.0.0.1:${port} reuseport;`,
+            )
+          : renderStreamConfig(upstreams, port),
       ].join('\n'),
     );
     const proc = spawn(NGINX, ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -68,6 +68,7 @@ export interface SizeSummary {
   notSuccessApi: number;
   simConnections: number[];
   simFetchErrors: number[];
+  simErrorsInFanOuts: Record<string, number>;
   byStatus: Record<string, number>;
   errorCodes: Record<string, number>;
   badOutput: number;
@@ -147,6 +148,7 @@ export function summarise(r: SizeResult): SizeSummary {
     timedOut: f.filter((x) => x.timedOut).length,
     simConnections: f.map((x) => x.simConnections),
     simFetchErrors: f.map((x) => x.simFetchErrors),
+    simErrorsInFanOuts: sumMaps(f.map((x) => x.simErrors)),
     notSuccessApi: f.reduce((s, x) => s + (x.n - (x.byStatus['Success'] ?? 0)), 0),
     byStatus,
     errorCodes: sumMaps(f.map((x) => x.errorCodes)),
@@ -281,7 +283,8 @@ export function table(summaries: SizeSummary[], runs: number): string {
     ],
     ['simulator idle CPU (% of one core, all workers)', (s) => fmt(s.simIdleCpuPct, 2)],
     ['server peak RSS (MiB)', (s) => fmt(s.rssPeakMiB)],
-    ['simulator errors', (s) => kv(s.errors)],
+    ['simulator errors, all phases', (s) => kv(s.errors)],
+    ['… of them during the fan-outs', (s) => kv(s.simErrorsInFanOuts)],
     ['load average 1/5/15 min at the end', (s) => s.loadAverage.map((x) => fmt(x, 2)).join(' ')],
   ];
   const nodes = Math.max(...summaries.map((s) => s.nodes));
