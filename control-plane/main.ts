@@ -228,6 +228,19 @@ export async function buildServer(o: ServerOptions): Promise<ControlPlane> {
     logger: false,
     trustProxy: false,
   });
+  // Fastify's own logger is off, so a handler's unexpected failure (answered 500) is logged here;
+  // a hook registered before the routes hears the errors of all of them.
+  app.addHook('onError', async (req, _reply, e) => {
+    const status = (e as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) {
+      log.error('request failed', {
+        method: req.method,
+        path: req.routeOptions.url ?? req.url,
+        status,
+        err: String(e.stack ?? e),
+      });
+    }
+  });
   await app.register(consoleRoutes(o.consoleAssetsDir ?? join(import.meta.dirname, 'console', 'assets')));
   // Known once the server listens (port 0 picks one), unless given.
   let publicHost = o.publicHost;

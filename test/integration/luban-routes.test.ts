@@ -161,6 +161,30 @@ describe('the luban endpoint catalogue', () => {
     assert.equal(unsigned.status, 401);
   });
 
+  it('answers a request the store fails with 500, and logs it with its path and error', async () => {
+    const fresh = await registerRawPeer(cleanup, h);
+    const errors: [string, Record<string, unknown>][] = [];
+    const log = h.cp.log as unknown as { error: (msg: string, meta: Record<string, unknown>) => unknown };
+    const error = log.error;
+    log.error = (msg, meta) => errors.push([msg, meta]);
+    // Every signed request claims its request id in this table: without it, none can be answered.
+    await h.cp.db.schema.alterTable('agent_request_ids').renameTo('agent_request_ids_away').execute();
+    try {
+      const r = await fresh.send({ method: 'GET', path: '/luban/api/heart-beat?uptime=1' });
+      assert.equal(r.status, 500);
+    } finally {
+      await h.cp.db.schema.alterTable('agent_request_ids_away').renameTo('agent_request_ids').execute();
+      log.error = error;
+    }
+    const failed = errors.filter(([msg]) => msg === 'request failed').map(([, meta]) => meta);
+    assert.equal(failed.length, 1, JSON.stringify(errors));
+    assert.equal(failed[0]!['path'], '/luban/api/heart-beat');
+    assert.equal(failed[0]!['status'], 500);
+    assert.match(String(failed[0]!['err']), /agent_request_ids/);
+    const again = await fresh.send({ method: 'GET', path: '/luban/api/heart-beat?uptime=1' });
+    assert.equal(again.status, 200);
+  });
+
   it('offers no plugins and no sessions, and tells the classic-network probe its region', async () => {
     const fresh = await registerRawPeer(cleanup, h);
     const post = async (path: string) => {
