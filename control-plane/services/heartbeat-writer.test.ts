@@ -52,9 +52,13 @@ forEachStore((store) => {
       await w.write('mi-b', T0 + 13 * MIN, '2.1');
       assert.equal((await rows())[1], 'mi-b 780000 2.1');
 
+      // Versions that differ within one window: each instance gets its own.
+      await Promise.all([w.write('mi-a', T0 + 15 * MIN, '4.0'), w.write('mi-b', T0 + 15 * MIN, '4.1')]);
+      assert.deepEqual((await rows()).slice(0, 2), ['mi-a 900000 4.0', 'mi-b 900000 4.1']);
+
       // A heartbeat without a version (no User-Agent) keeps the stored one.
-      await w.write('mi-c', T0 + 14 * MIN);
-      assert.equal((await rows())[2], 'mi-c 840000 1.0');
+      await w.write('mi-c', T0 + 16 * MIN);
+      assert.equal((await rows())[2], 'mi-c 960000 1.0');
     });
   });
 });

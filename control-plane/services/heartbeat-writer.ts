@@ -69,12 +69,26 @@ export class HeartbeatWriter {
         .where('instance_id', 'in', valuesOf(this.#db, ids.slice(i, i + CHUNK)))
         .execute();
     }
+    // One statement per version, not per instance: after a start every agent's first heartbeat
+    // writes its version, and a fleet runs a few versions. One at a time, a batch of a connecting
+    // fleet on PostgreSQL waited its turn at the pool once per instance, past the agents' 5 s.
+    const byVersion = new Map<string, string[]>();
     for (const [instanceId, agentVersion] of changed) {
-      await this.#db
-        .updateTable('instances')
-        .set({ agent_version: agentVersion })
-        .where('instance_id', '=', instanceId)
-        .execute();
+      const ids = byVersion.get(agentVersion);
+      if (ids) {
+        ids.push(instanceId);
+      } else {
+        byVersion.set(agentVersion, [instanceId]);
+      }
+    }
+    for (const [agentVersion, instanceIds] of byVersion) {
+      for (let i = 0; i < instanceIds.length; i += CHUNK) {
+        await this.#db
+          .updateTable('instances')
+          .set({ agent_version: agentVersion })
+          .where('instance_id', 'in', valuesOf(this.#db, instanceIds.slice(i, i + CHUNK)))
+          .execute();
+      }
     }
     for (const [instanceId, version] of changed) {
       this.#versions.set(instanceId, { version, until: at + VERSION_TTL_MS });
