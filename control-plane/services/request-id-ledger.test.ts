@@ -27,12 +27,15 @@ forEachStore((store) => {
       assert.equal(r.at(-1), false);
     });
 
-    it('purges only expired ids, in batches, and an expired id may be claimed again', async () => {
+    it('purges only expired ids, in batches with other work between them, and an expired id may be claimed again', async () => {
       const ledger = new RequestIdLedger(db);
       await db.deleteFrom('agent_request_ids').execute();
       await Promise.all(Array.from({ length: 12_000 }, (_, i) => ledger.claim(`old-${i}`, 100)));
       await ledger.claim('live', 1_000);
-      assert.equal(await ledger.purgeExpired(500), 12_000);
+      let purging = true;
+      const between = new Promise<boolean>((resolve) => setImmediate(() => resolve(purging)));
+      assert.equal(await ledger.purgeExpired(500).finally(() => (purging = false)), 12_000);
+      assert.equal(await between, true, 'other work ran while the batches were deleted');
       const left = await db.selectFrom('agent_request_ids').select('id').execute();
       assert.deepEqual(
         left.map((r) => r.id),
