@@ -4,7 +4,7 @@
 // (from its User-Agent) is written only when it differs from the one this node last wrote, or that
 // was written more than VERSION_TTL_MS ago, so a steady fleet writes one statement per batch.
 import { Batcher } from '../shared/index.js';
-import { valuesOf, type Db } from '../store/index.js';
+import { inLockOrder, type Db } from '../store/index.js';
 
 interface Heartbeat {
   instanceId: string;
@@ -61,12 +61,13 @@ export class HeartbeatWriter {
     // Blind writes, each a statement of its own: no transaction, which on PostgreSQL would add two
     // round trips to the one of a lone heartbeat (a fleet's heartbeats are spread over the minute,
     // so most batches hold one). A failed statement fails the batch's heartbeats; the agents send
-    // the next ones on time.
+    // the next ones on time. Rows are locked in key order: a dispatch updates its instances beside
+    // these (a deadlock failed heartbeats in a 10,000-agent fan-out on PostgreSQL).
     for (let i = 0; i < ids.length; i += CHUNK) {
       await this.#db
         .updateTable('instances')
         .set({ last_heartbeat_at: at })
-        .where('instance_id', 'in', valuesOf(this.#db, ids.slice(i, i + CHUNK)))
+        .where('instance_id', 'in', inLockOrder(this.#db, 'instances', 'instance_id', ids.slice(i, i + CHUNK)))
         .execute();
     }
     // One statement per version, not per instance: after a start every agent's first heartbeat
@@ -86,7 +87,11 @@ export class HeartbeatWriter {
         await this.#db
           .updateTable('instances')
           .set({ agent_version: agentVersion })
-          .where('instance_id', 'in', valuesOf(this.#db, instanceIds.slice(i, i + CHUNK)))
+          .where(
+            'instance_id',
+            'in',
+            inLockOrder(this.#db, 'instances', 'instance_id', instanceIds.slice(i, i + CHUNK)),
+          )
           .execute();
       }
     }

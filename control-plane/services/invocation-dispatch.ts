@@ -3,7 +3,7 @@
 // records and tags) and kick the connected agents.
 import { createHash } from 'node:crypto';
 import { formatKick } from '../../protocol/index.js';
-import { valuesOf } from '../store/index.js';
+import { inLockOrder, valuesOf } from '../store/index.js';
 import { ApiError, missing, newId } from '../shared/index.js';
 import {
   checkDescription,
@@ -328,7 +328,8 @@ export class InvocationDispatch {
       await tx
         .updateTable('instances')
         .set({ last_invoked_at: nowMs })
-        .where('instance_id', 'in', valuesOf(this.#ctx.db, d.instanceIds))
+        // In key order: heartbeat batches update these rows beside it (heartbeat-writer.ts).
+        .where('instance_id', 'in', inLockOrder(tx, 'instances', 'instance_id', d.instanceIds))
         .execute();
       return { CommandId: d.commandId, InvokeId: invokeId, fresh: true };
     });

@@ -44,6 +44,20 @@ export function valuesOf(db: AnyDb, values: readonly string[]): RawBuilder<strin
 }
 
 /**
+ * `valuesOf` for the WHERE of an UPDATE of many rows of `table` by `key` that may run beside
+ * another such UPDATE of overlapping rows (heartbeat batches, a dispatch's `last_invoked_at`): on
+ * PostgreSQL the rows are locked first, in `key` order, so two such statements never each hold a
+ * row the other waits for (a deadlock, which fails one of them); otherwise a statement locks in the
+ * order of its plan: the list's order for a few keys, the table's for many. SQLite's single
+ * writer needs no lock.
+ */
+export function inLockOrder(db: AnyDb, table: string, key: string, values: readonly string[]): RawBuilder<string> {
+  return dialectOf(db) === 'postgres'
+    ? sql<string>`(SELECT ${sql.ref(key)} FROM ${sql.table(table)} WHERE ${sql.ref(key)} IN ${valuesOf(db, values)} ORDER BY ${sql.ref(key)} FOR NO KEY UPDATE)`
+    : valuesOf(db, values);
+}
+
+/**
  * A SELECT that locks the rows it reads from table `of` (an alias of the query) until the
  * transaction ends, for a read-then-write under concurrentWriters: `FOR NO KEY UPDATE OF …` on
  * PostgreSQL (foreign-key checks of other transactions are not blocked), nothing on SQLite, whose
