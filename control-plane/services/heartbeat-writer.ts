@@ -3,8 +3,9 @@
 // all of them (the newest server time of the batch), and an instance's AgentVersion
 // (from its User-Agent) is written only when it differs from the one this node last wrote, or that
 // was written more than VERSION_TTL_MS ago, so a steady fleet writes one statement per batch.
-import { Batcher } from '../shared/index.js';
-import { inLockOrder, type Db } from '../store/index.js';
+import type { Updateable } from 'kysely';
+import { appendTo, Batcher } from '../shared/index.js';
+import { inLockOrder, type Db, type InstanceTable } from '../store/index.js';
 
 interface Heartbeat {
   instanceId: string;
@@ -63,41 +64,31 @@ export class HeartbeatWriter {
     // so most batches hold one). A failed statement fails the batch's heartbeats; the agents send
     // the next ones on time. Rows are locked in key order: a dispatch updates its instances beside
     // these (a deadlock failed heartbeats in a 10,000-agent fan-out on PostgreSQL).
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      await this.#db
-        .updateTable('instances')
-        .set({ last_heartbeat_at: at })
-        .where('instance_id', 'in', inLockOrder(this.#db, 'instances', 'instance_id', ids.slice(i, i + CHUNK)))
-        .execute();
-    }
+    await this.#update(ids, { last_heartbeat_at: at });
     // One statement per version, not per instance: after a start every agent's first heartbeat
     // writes its version, and a fleet runs a few versions. One at a time, a batch of a connecting
     // fleet on PostgreSQL waited its turn at the pool once per instance, past the agents' 5 s.
     const byVersion = new Map<string, string[]>();
     for (const [instanceId, agentVersion] of changed) {
-      const ids = byVersion.get(agentVersion);
-      if (ids) {
-        ids.push(instanceId);
-      } else {
-        byVersion.set(agentVersion, [instanceId]);
-      }
+      appendTo(byVersion, agentVersion, instanceId);
     }
     for (const [agentVersion, instanceIds] of byVersion) {
-      for (let i = 0; i < instanceIds.length; i += CHUNK) {
-        await this.#db
-          .updateTable('instances')
-          .set({ agent_version: agentVersion })
-          .where(
-            'instance_id',
-            'in',
-            inLockOrder(this.#db, 'instances', 'instance_id', instanceIds.slice(i, i + CHUNK)),
-          )
-          .execute();
-      }
+      await this.#update(instanceIds, { agent_version: agentVersion });
     }
     for (const [instanceId, version] of changed) {
       this.#versions.set(instanceId, { version, until: at + VERSION_TTL_MS });
     }
     return beats.map(() => undefined);
+  }
+
+  /** Sets `set` on the instances, CHUNK a statement, locking their rows in key order. */
+  async #update(instanceIds: string[], set: Pick<Updateable<InstanceTable>, 'last_heartbeat_at' | 'agent_version'>) {
+    for (let i = 0; i < instanceIds.length; i += CHUNK) {
+      await this.#db
+        .updateTable('instances')
+        .set(set)
+        .where('instance_id', 'in', inLockOrder(this.#db, 'instances', 'instance_id', instanceIds.slice(i, i + CHUNK)))
+        .execute();
+    }
   }
 }
