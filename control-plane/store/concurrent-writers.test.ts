@@ -2,9 +2,9 @@
 // runs side by side with itself, and every ordinary transaction still runs alone.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Kysely, Transaction } from 'kysely';
-import { forEachStore, storeOpener, testedDialects } from '../../test/harness/stores.js';
+import { forEachStore, onPostgres } from '../../test/harness/stores.js';
 import { concurrentWriters } from './postgres-store.js';
 import type { Database } from './schema.js';
 
@@ -45,40 +45,35 @@ forEachStore((store) => {
   });
 });
 
-if (testedDialects().includes('postgres')) {
-  describe('store: postgres', () => {
-    const s = storeOpener('postgres');
-    after(() => s.close());
-
-    it('runs concurrent writers side by side', async () => {
-      const db = await s.open();
-      const open = await holdOpen(concurrentWriters(db));
-      assert.equal(await settlesWithin(write(concurrentWriters(db), 'w1'), 10_000), true);
-      await open.end();
-    });
-
-    it('makes an ordinary transaction wait for open concurrent writers, and the reverse', async () => {
-      const db = await s.open();
-      const writers = await holdOpen(concurrentWriters(db));
-      const ordinary = write(db, 'o1');
-      assert.equal(await settlesWithin(ordinary, 500), false, 'the ordinary transaction waits');
-      await writers.end();
-      await ordinary;
-
-      const alone = await holdOpen(db);
-      const writer = write(concurrentWriters(db), 'w2');
-      assert.equal(await settlesWithin(writer, 500), false, 'the concurrent writer waits');
-      await alone.end();
-      await writer;
-    });
-
-    it('still runs ordinary transactions one at a time', async () => {
-      const db = await s.open();
-      const first = await holdOpen(db);
-      const second = write(db, 'o2');
-      assert.equal(await settlesWithin(second, 500), false);
-      await first.end();
-      await second;
-    });
+onPostgres((s) => {
+  it('runs concurrent writers side by side', async () => {
+    const db = await s.open();
+    const open = await holdOpen(concurrentWriters(db));
+    assert.equal(await settlesWithin(write(concurrentWriters(db), 'w1'), 10_000), true);
+    await open.end();
   });
-}
+
+  it('makes an ordinary transaction wait for open concurrent writers, and the reverse', async () => {
+    const db = await s.open();
+    const writers = await holdOpen(concurrentWriters(db));
+    const ordinary = write(db, 'o1');
+    assert.equal(await settlesWithin(ordinary, 500), false, 'the ordinary transaction waits');
+    await writers.end();
+    await ordinary;
+
+    const alone = await holdOpen(db);
+    const writer = write(concurrentWriters(db), 'w2');
+    assert.equal(await settlesWithin(writer, 500), false, 'the concurrent writer waits');
+    await alone.end();
+    await writer;
+  });
+
+  it('still runs ordinary transactions one at a time', async () => {
+    const db = await s.open();
+    const first = await holdOpen(db);
+    const second = write(db, 'o2');
+    assert.equal(await settlesWithin(second, 500), false);
+    await first.end();
+    await second;
+  });
+});

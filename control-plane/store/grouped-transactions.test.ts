@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import { forEachStore, storeOpener, testedDialects } from '../../test/harness/stores.js';
+import { before, describe, it } from 'node:test';
+import { forEachStore, onPostgres } from '../../test/harness/stores.js';
 import { forWrite } from './dialect.js';
 import { GroupedTransactions } from './grouped-transactions.js';
 import type { Db } from './open-store.js';
@@ -110,107 +110,102 @@ forEachStore((store) => {
 // two of one node at most, the units that come meanwhile forming the next; and two groups that
 // lock the same rows in opposite orders deadlock, and the group PostgreSQL cancels is run again
 // from the start once the other has committed.
-if (testedDialects().includes('postgres')) {
-  describe('store: postgres', () => {
-    const s = storeOpener('postgres');
-    after(() => s.close());
-
-    it('lets units that arrive while two groups commit wait and form one next group', async () => {
-      const db = await s.open();
-      let seq = 0;
-      const note = (tx: Db, text: string) =>
-        tx.insertInto('agent_request_ids').values({ id: text, expires_at: seq++ }).execute();
-      let groups = 0;
-      const g = new GroupedTransactions<undefined[]>(db, {
-        create: () => [],
-        merge: () => {},
-        write: async () => {
-          groups++;
-        },
-      });
-      // One unit per turn, 40 turns in a row, each unit taking a few milliseconds: a turn's unit
-      // starts a group of its own only while fewer than two groups are committing. Without the
-      // bound, every unit was a group.
-      const all: Promise<unknown>[] = [];
-      for (let i = 0; i < 40; i++) {
-        all.push(
-          g.run(async (tx) => {
-            await note(tx, `u${i}`);
-            await sleep(5);
-          }),
-        );
-        await new Promise((r) => setImmediate(r));
-      }
-      await Promise.all(all);
-      const { n } = await db
-        .selectFrom('agent_request_ids')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      assert.equal(Number(n), 40);
-      assert.ok(groups < 20, `${groups} groups for 40 units that came one turn apart`);
+onPostgres((s) => {
+  it('lets units that arrive while two groups commit wait and form one next group', async () => {
+    const db = await s.open();
+    let seq = 0;
+    const note = (tx: Db, text: string) =>
+      tx.insertInto('agent_request_ids').values({ id: text, expires_at: seq++ }).execute();
+    let groups = 0;
+    const g = new GroupedTransactions<undefined[]>(db, {
+      create: () => [],
+      merge: () => {},
+      write: async () => {
+        groups++;
+      },
     });
-
-    it('runs a deadlock victim group again, whole, after the other group commits', async () => {
-      const db = await s.open();
-      // api_nonces: expires_at is not part of its key, so a bump is a non-key update, as the
-      // services' writes under forWrite are.
-      await db
-        .insertInto('api_nonces')
-        .values([
-          { nonce: 'a', access_key_id: 'AK', expires_at: 0 },
-          { nonce: 'b', access_key_id: 'AK', expires_at: 0 },
-        ])
-        .execute();
-      const bump = (tx: Db, nonce: string) =>
-        forWrite(tx, tx.selectFrom('api_nonces as r').select('r.expires_at').where('r.nonce', '=', nonce), 'r')
-          .executeTakeFirstOrThrow()
-          .then((row) =>
-            tx
-              .updateTable('api_nonces')
-              .set({ expires_at: row.expires_at + 1 })
-              .where('nonce', '=', nonce)
-              .execute(),
-          );
-      // Each group's second unit starts only once the other group holds its first row.
-      let holdsA!: () => void;
-      let holdsB!: () => void;
-      const aHeld = new Promise<void>((r) => (holdsA = r));
-      const bHeld = new Promise<void>((r) => (holdsB = r));
-      const runs = { one: 0, two: 0 };
-      const one = new GroupedTransactions(db);
-      const two = new GroupedTransactions(db);
-      const r = await Promise.allSettled([
-        one.run(async (tx) => {
-          runs.one++;
-          await bump(tx, 'a');
-          holdsA();
+    // One unit per turn, 40 turns in a row, each unit taking a few milliseconds: a turn's unit
+    // starts a group of its own only while fewer than two groups are committing. Without the
+    // bound, every unit was a group.
+    const all: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      all.push(
+        g.run(async (tx) => {
+          await note(tx, `u${i}`);
+          await sleep(5);
         }),
-        one.run(async (tx) => {
-          await bHeld;
-          await bump(tx, 'b');
-        }),
-        two.run(async (tx) => {
-          runs.two++;
-          await bump(tx, 'b');
-          holdsB();
-        }),
-        two.run(async (tx) => {
-          await aHeld;
-          await bump(tx, 'a');
-        }),
-      ]);
-      assert.deepEqual(
-        r.map((x) => x.status),
-        ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
-        String(r.find((x) => x.status === 'rejected')?.reason),
       );
-      assert.equal(runs.one + runs.two, 3, 'one of the two groups ran twice');
-      const rows = await db.selectFrom('api_nonces').select(['nonce', 'expires_at']).orderBy('nonce').execute();
-      assert.deepEqual(
-        rows.map((row) => `${row.nonce}=${row.expires_at}`),
-        ['a=2', 'b=2'],
-        'each group bumped each row once: nothing of the cancelled attempt stands',
-      );
-    });
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    const { n } = await db
+      .selectFrom('agent_request_ids')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(n), 40);
+    assert.ok(groups < 20, `${groups} groups for 40 units that came one turn apart`);
   });
-}
+
+  it('runs a deadlock victim group again, whole, after the other group commits', async () => {
+    const db = await s.open();
+    // api_nonces: expires_at is not part of its key, so a bump is a non-key update, as the
+    // services' writes under forWrite are.
+    await db
+      .insertInto('api_nonces')
+      .values([
+        { nonce: 'a', access_key_id: 'AK', expires_at: 0 },
+        { nonce: 'b', access_key_id: 'AK', expires_at: 0 },
+      ])
+      .execute();
+    const bump = (tx: Db, nonce: string) =>
+      forWrite(tx, tx.selectFrom('api_nonces as r').select('r.expires_at').where('r.nonce', '=', nonce), 'r')
+        .executeTakeFirstOrThrow()
+        .then((row) =>
+          tx
+            .updateTable('api_nonces')
+            .set({ expires_at: row.expires_at + 1 })
+            .where('nonce', '=', nonce)
+            .execute(),
+        );
+    // Each group's second unit starts only once the other group holds its first row.
+    let holdsA!: () => void;
+    let holdsB!: () => void;
+    const aHeld = new Promise<void>((r) => (holdsA = r));
+    const bHeld = new Promise<void>((r) => (holdsB = r));
+    const runs = { one: 0, two: 0 };
+    const one = new GroupedTransactions(db);
+    const two = new GroupedTransactions(db);
+    const r = await Promise.allSettled([
+      one.run(async (tx) => {
+        runs.one++;
+        await bump(tx, 'a');
+        holdsA();
+      }),
+      one.run(async (tx) => {
+        await bHeld;
+        await bump(tx, 'b');
+      }),
+      two.run(async (tx) => {
+        runs.two++;
+        await bump(tx, 'b');
+        holdsB();
+      }),
+      two.run(async (tx) => {
+        await aHeld;
+        await bump(tx, 'a');
+      }),
+    ]);
+    assert.deepEqual(
+      r.map((x) => x.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+      String(r.find((x) => x.status === 'rejected')?.reason),
+    );
+    assert.equal(runs.one + runs.two, 3, 'one of the two groups ran twice');
+    const rows = await db.selectFrom('api_nonces').select(['nonce', 'expires_at']).orderBy('nonce').execute();
+    assert.deepEqual(
+      rows.map((row) => `${row.nonce}=${row.expires_at}`),
+      ['a=2', 'b=2'],
+      'each group bumped each row once: nothing of the cancelled attempt stands',
+    );
+  });
+});

@@ -69,7 +69,19 @@ export function storeOpener(dialect: StoreDialect): StoreUnderTest & { close(): 
 
 /** Declares the suites of `body` once per tested dialect, each inside a `store: <dialect>` suite. */
 export function forEachStore(body: (store: StoreUnderTest) => void): void {
-  for (const dialect of testedDialects()) {
+  forDialects(testedDialects(), body);
+}
+
+/** forEachStore for what only PostgreSQL has (row locks, transactions side by side). */
+export function onPostgres(body: (store: StoreUnderTest) => void): void {
+  forDialects(
+    testedDialects().filter((d) => d === 'postgres'),
+    body,
+  );
+}
+
+function forDialects(dialects: StoreDialect[], body: (store: StoreUnderTest) => void): void {
+  for (const dialect of dialects) {
     describe(`store: ${dialect}`, () => {
       const s = storeOpener(dialect);
       after(() => s.close());
