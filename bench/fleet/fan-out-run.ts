@@ -83,9 +83,6 @@ export async function sendRunCommand(api: ApiClient, ids: string[], content: str
   }
 }
 
-const fetchErrors = (c: SimCounters) =>
-  Object.entries(c.errors).reduce((t, [k, v]) => (k.startsWith('fetch ') ? t + v : t), 0);
-
 /** The simulator's errors between two readings of its counters, by kind. */
 const errorsSince = (before: SimCounters, after: SimCounters): Record<string, number> =>
   Object.fromEntries(
@@ -93,6 +90,9 @@ const errorsSince = (before: SimCounters, after: SimCounters): Record<string, nu
       .map(([k, v]) => [k, v - (before.errors[k] ?? 0)] as const)
       .filter(([, v]) => v > 0),
   );
+
+const fetchErrors = (errors: Record<string, number>) =>
+  Object.entries(errors).reduce((t, [k, v]) => (k.startsWith('fetch ') ? t + v : t), 0);
 
 export async function runFanOut(o: {
   api: ApiClient;
@@ -145,6 +145,7 @@ export async function runFanOut(o: {
   const finishedAt = Date.now();
   const cpu = cpuDelta(cpu0, o.cpu());
   const sim1 = await o.fleet.counters();
+  const simErrors = errorsSince(sim0, sim1);
   const timedOut = pending.size > 0;
   if (timedOut) {
     o.log(`fan-out ${o.run}: not final after ${o.deadlineMs / 1000} s (${[...new Set(status.values())].join(', ')})`);
@@ -215,7 +216,7 @@ export async function runFanOut(o: {
     badOutput,
     sim,
     simConnections: sim1.httpConnections - sim0.httpConnections,
-    simFetchErrors: fetchErrors(sim1) - fetchErrors(sim0),
-    simErrors: errorsSince(sim0, sim1),
+    simFetchErrors: fetchErrors(simErrors),
+    simErrors,
   };
 }
