@@ -63,6 +63,7 @@ export class OutputPump {
   #partialDue = false;
   #drained: (() => void) | undefined;
   #sentBytes = 0;
+  #receivedBytes = 0;
 
   constructor(o: OutputPumpOptions) {
     this.#o = o;
@@ -77,12 +78,18 @@ export class OutputPump {
     return this.#sentBytes;
   }
 
+  /** Bytes the source gave, sent or not. */
+  get receivedBytes(): number {
+    return this.#receivedBytes;
+  }
+
   /** A status frame with code 7 changed the speed (bits/s). */
   setSpeed(speedBps: number): void {
     this.#pacing = pacingFor(this.#o.mode, speedBps);
   }
 
   push(data: Buffer): void {
+    this.#receivedBytes += data.length;
     if (this.#closed || this.#ending || data.length === 0) {
       return;
     }

@@ -243,7 +243,12 @@ export class Session {
     this.#pump?.close();
     // What was sent goes out before the close: the report must not overtake the last output.
     const channelClosed = this.#channel?.close() ?? Promise.resolve();
-    this.#log.info('session ended', { code, why, sentBytes: this.#pump?.sentBytes ?? 0 });
+    this.#log.info('session ended', {
+      code,
+      why,
+      sentBytes: this.#pump?.sentBytes ?? 0,
+      receivedBytes: this.#pump?.receivedBytes ?? 0,
+    });
     const running = this.#backend;
     this.#backend = undefined;
     const starting = this.#starting;

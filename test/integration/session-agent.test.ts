@@ -92,12 +92,20 @@ async function rig(
       return `${rep!.status}/${rep!.errorcode}`;
     },
     async waitOutput(channelId, text, timeoutMs) {
-      const out = await eventually(() => server.output(channelId).toString('utf8'), {
-        what: `output ${String(text)} on ${channelId}`,
-        until: (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)),
-        ...(timeoutMs ? { timeoutMs } : {}),
-      });
-      return out;
+      try {
+        return await eventually(() => server.output(channelId).toString('utf8'), {
+          what: `output ${String(text)} on ${channelId}`,
+          until: (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)),
+          ...(timeoutMs ? { timeoutMs } : {}),
+        });
+      } catch (e) {
+        // What the agent logged about the channel says where the output stopped.
+        const events = log.events.filter((ev) => ev.fields['channelId'] === channelId);
+        throw new Error(
+          `${(e as Error).message}\nagent log of ${channelId}:\n${JSON.stringify(events, (_k, v: unknown) => (v instanceof Error ? v.message : v), 1)}`,
+          { cause: e },
+        );
+      }
     },
   };
   return r;
