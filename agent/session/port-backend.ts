@@ -53,7 +53,8 @@ class PortBackend implements SessionBackend {
   }
 
   write(data: Buffer): boolean {
-    if (this.#socket.destroyed) {
+    // An empty frame is the client's keepalive; after the target's FIN a write fails with EPIPE.
+    if (data.length === 0 || this.#ended || this.#socket.destroyed) {
       return true;
     }
     return this.#socket.write(data, (err) => {

@@ -29,6 +29,25 @@ function pluginZip(dir: string, patch: Record<string, unknown> = {}): Buffer {
   ]);
 }
 
+/** Kills the process group of every plugin daemon whose pid file is under `pluginDir`. */
+function stopPluginDaemons(pluginDir: string): void {
+  const dirs = (dir: string) =>
+    existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
+  for (const plugin of dirs(pluginDir)) {
+    for (const version of dirs(join(pluginDir, plugin.name))) {
+      const pidFile = join(pluginDir, plugin.name, version.name, 'daemon.pid');
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+      try {
+        if (pid > 1) {
+          process.kill(-pid, 'SIGKILL'); // the daemon and its sleep
+        }
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
 type StatusSet = {
   InstanceId: string;
   PluginStatusSet: { PluginStatus: { PluginName: string; PluginVersion: string; PluginStatus: string }[] };
@@ -53,6 +72,8 @@ describe('plugins end to end', () => {
     );
     await agent.stop();
     await agent.start();
+    // A persistent plugin's daemon is a session of its own, made to outlive the agent: end it with the suite.
+    cleanup.after(() => stopPluginDaemons(join(agent.installDir, 'plugin')));
     manager = join(agent.installDir, VERSION_DIR, 'acs-plugin-manager');
     writeFileSync(
       manager,

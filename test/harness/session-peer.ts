@@ -21,6 +21,7 @@ import {
   type SessionStatusCode,
   type SessionTask,
 } from '../../protocol/index.js';
+import { readRestBeforeDestroy } from '../../agent/session/node-pty-posix.js';
 import type { Cleanup, TestControlPlane } from './control-plane.js';
 import { registerRawPeer, type RawLubanPeer } from './raw-peer.js';
 
@@ -34,6 +35,8 @@ export interface PeerSession {
   /** The shell's pid (shell sessions). */
   pid?: number;
   ended?: SessionStatusCode;
+  /** The error that ended it, for a failing test's message. */
+  error?: string;
 }
 
 export interface SessionPeer {
@@ -134,9 +137,19 @@ export async function startSessionPeer(
             }, 2);
           }
         });
-        sock.on('error', () => stop('IO_port_failed'));
+        let targetEnded = false;
+        sock.on('end', () => (targetEnded = true));
+        sock.on('error', (e) => {
+          s.error ??= `target socket: ${e.message}`;
+          stop('IO_port_failed');
+        });
         sock.on('close', () => stop('Ok'));
         write = (b) => {
+          // The client's keepalives are empty input frames; one that comes after the target's FIN
+          // would be a write after end (EPIPE) on the way to 'close'.
+          if (b.length === 0 || targetEnded) {
+            return;
+          }
           if (!sock.write(b)) {
             ws.pause();
             sock.once('drain', () => ws.resume());
@@ -161,6 +174,7 @@ export async function startSessionPeer(
         ...ids,
       });
       s.pid = term.pid;
+      readRestBeforeDestroy(term); // the end of a command's output, on a busy machine
       term.onData((d) => out(Buffer.from(d, 'utf8')));
       term.onExit(() => stop('Ok'));
       write = (b) => term.write(b.toString('utf8'));

@@ -246,7 +246,7 @@ describe('terminal sessions through the control plane', () => {
     };
     await c.opened;
     const end = await c.ended;
-    assert.equal(end.reason, 'Exit');
+    assert.equal(end.reason, 'Exit', `after ${bytes} bytes; ${peer.sessions.get(s2.SessionId)?.error ?? ''}`);
     assert.equal(bytes, SIZE);
     assert.equal(got.digest('hex'), source.sentDigest());
   });
