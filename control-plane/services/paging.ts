@@ -84,26 +84,28 @@ export interface KeyColumn {
 const shapeOf = (key: readonly KeyColumn[]) => key.map((c) => c.type);
 
 /**
- * The rows after `after` in the order of `key`, as a WHERE condition: lexicographic over the
- * columns, each compared in its own direction — (c1 ≷ v1) OR (c1 = v1 AND c2 ≷ v2) OR … — where
- * ≷ is `<` for a descending column and `>` for an ascending one. The key must be unique per row
- * (end it with an id), or rows tied on all of it could be skipped.
+ * The rows after `after` in the order of `key` fall in one segment per column, in this order: tied
+ * on every column but the last and past it on the last, then tied on all but the last two and past
+ * on the one before, …, then past on the first. Segment `i` as a WHERE condition: tied on the
+ * columns before `i`, past `after[i]` on column `i` (`<` for a descending column, `>` for an
+ * ascending one). Each is equalities and one range, which an index in the key's order can seek to;
+ * their OR (one condition for the whole rest) is not, whatever the index, when the directions mix.
+ * The key must be unique per row (end it with an id), or rows tied on all of it could be skipped.
  */
-export function afterKey(key: readonly KeyColumn[], after: readonly KeyPart[]): RawBuilder<SqlBool> {
-  const ref = (i: number) => sql.ref(key[i]!.column);
-  const terms = key.map((c, i) => {
-    const tiedBefore = key.slice(0, i).map((_, j) => sql`${ref(j)} = ${after[j]}`);
-    const past = sql`${ref(i)} ${sql.raw(c.direction === 'desc' ? '<' : '>')} ${after[i]}`;
-    return sql`(${sql.join([...tiedBefore, past], sql` AND `)})`;
-  });
-  return sql<SqlBool>`(${sql.join(terms, sql` OR `)})`;
+function afterSegment(key: readonly KeyColumn[], after: readonly KeyPart[], i: number): RawBuilder<SqlBool> {
+  const ref = (j: number) => sql.ref(key[j]!.column);
+  const tiedBefore = key.slice(0, i).map((_, j) => sql`${ref(j)} = ${after[j]}`);
+  const past = sql`${ref(i)} ${sql.raw(key[i]!.direction === 'desc' ? '<' : '>')} ${after[i]}`;
+  return sql<SqlBool>`(${sql.join([...tiedBefore, past], sql` AND `)})`;
 }
 
 /**
- * One page of a listing, in the order of `key`: ORDER BY the key, the rows after a NextToken (the
- * key of the last row of the previous page, `keyOf`), LIMIT/OFFSET with one extra row to tell
- * whether more follow; then pageOf's rows and response fields. `query` holds the listing's filters
- * and selections; `totalCount` is what those filters match.
+ * One page of a listing, in the order of `key`: ORDER BY the key, LIMIT/OFFSET with one extra row
+ * to tell whether more follow; then pageOf's rows and response fields. After a NextToken (the key
+ * of the last row of the previous page, `keyOf`) the page is read segment by segment (afterSegment)
+ * until it is full, one query each: within an invocation's results the first fills it; a listing
+ * whose leading column is rarely tied (a creation time) finds the first empty and is filled by the
+ * next. `query` holds the listing's filters and selections; `totalCount` is what those filters match.
  */
 export async function keysetPage<DB, TB extends keyof DB, O>(
   query: SelectQueryBuilder<DB, TB, O>,
@@ -117,10 +119,14 @@ export async function keysetPage<DB, TB extends keyof DB, O>(
   for (const c of key) {
     q = q.orderBy(sql.ref(c.column), c.direction);
   }
-  if (w.after) {
-    q = q.where(afterKey(key, w.after));
+  const after = w.after;
+  if (!after) {
+    return pageOf(paging, await q.limit(w.limit).offset(w.offset).execute(), totalCount, keyOf);
   }
-  const rows = await q.limit(w.limit).offset(w.offset).execute();
+  const rows: Simplify<O>[] = [];
+  for (let i = key.length - 1; i >= 0 && rows.length < w.limit; i--) {
+    rows.push(...(await q.where(afterSegment(key, after, i)).limit(w.limit - rows.length).execute()));
+  }
   return pageOf(paging, rows, totalCount, keyOf);
 }
 

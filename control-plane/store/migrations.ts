@@ -384,6 +384,29 @@ const requestIdsByExpiry: Migration = {
   },
 };
 
+/**
+ * Indexes in DescribeInvocationResults' order: newest execution first, then invocation (both
+ * descending), then instance (ascending). The index of 0002 had all three ascending, so neither a
+ * walk of one invocation nor of all of them could follow it: every page sorted all the rows of the
+ * invocation (10,000 for a fan-out to 10,000 instances) to return 50 of them. One invocation's
+ * results come in order from the second index, led by its id.
+ */
+const resultsOrder: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.dropIndex('invocation_instances_created').execute();
+    await db.schema
+      .createIndex('invocation_instances_created')
+      .on('invocation_instances')
+      .columns(['creation_time desc', 'invoke_id desc', 'instance_id'])
+      .execute();
+    await db.schema
+      .createIndex('invocation_instances_invoke_order')
+      .on('invocation_instances')
+      .columns(['invoke_id', 'creation_time desc', 'instance_id'])
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_commands_and_stop': commandsAndStop,
@@ -399,6 +422,7 @@ export const migrations: Record<string, Migration> = {
   '0014_sessions': sessionsMigration,
   '0013_plugins': pluginsMigration,
   '0015_request_ids_by_expiry': requestIdsByExpiry,
+  '0016_results_order': resultsOrder,
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

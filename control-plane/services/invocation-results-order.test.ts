@@ -1,0 +1,105 @@
+// DescribeInvocationResults pages in SQL: a walk returns every execution once, in the documented
+// order, and each page's query is answered from an index in that order, never by sorting all the
+// invocation's rows (which made a page of 50 cost what the whole invocation costs); a page after a
+// NextToken starts where the token points, not at the invocation's first row.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { sql, type CompiledQuery, type KyselyPlugin } from 'kysely';
+import { instanceRow, runCommandInput } from '../../test/harness/store-rows.js';
+import { forEachStore } from '../../test/harness/stores.js';
+import type { Db } from '../store/index.js';
+import { DEFAULT_LIMITS } from './invocation-context.js';
+import { InvocationService } from './invocations.js';
+
+const T0 = Date.UTC(2030, 0, 1);
+const N = 230;
+const LIMITS = { ...DEFAULT_LIMITS, maxInstancesPerCall: N };
+
+/** `db`, recording every query it runs as compiled SQL. */
+function recording(db: Db): { db: Db; queries: CompiledQuery[] } {
+  const queries: CompiledQuery[] = [];
+  const plugin: KyselyPlugin = {
+    transformQuery: (a) => {
+      queries.push(db.getExecutor().compileQuery(a.node, a.queryId));
+      return a.node;
+    },
+    transformResult: (a) => Promise.resolve(a.result),
+  };
+  return { db: db.withPlugin(plugin), queries };
+}
+
+/** The plan's lines of a query; on PostgreSQL with sorting priced out, so a Sort shows only when nothing else gives the order. */
+async function plan(db: Db, q: CompiledQuery, postgres: boolean): Promise<string[]> {
+  if (!postgres) {
+    const rows = await db.executeQuery<{ detail: string }>({ ...q, sql: `EXPLAIN QUERY PLAN ${q.sql}` });
+    return rows.rows.map((r) => r.detail);
+  }
+  return db.connection().execute(async (c) => {
+    await sql`SET enable_sort = off`.execute(c);
+    const rows = await c.executeQuery<{ 'QUERY PLAN': string }>({ ...q, sql: `EXPLAIN ${q.sql}` });
+    await sql`RESET enable_sort`.execute(c);
+    return rows.rows.map((r) => r['QUERY PLAN']);
+  });
+}
+
+forEachStore((store) => {
+  describe('DescribeInvocationResults paging', () => {
+    it('walks an invocation in order, each page read in order from an index, never sorted', async () => {
+      const raw = await store.open();
+      const ids = Array.from({ length: N }, (_, i) => `mi-${String(i).padStart(4, '0')}`);
+      await raw
+        .insertInto('instances')
+        .values(ids.map((id) => instanceRow(id, { registered_at: T0 })))
+        .execute();
+      const notifier = { connectedAmong: async () => new Set<string>(), kick: () => {}, disconnect: () => {} };
+      // An older invocation beside it: the walk must not reach into its rows.
+      await new InvocationService(raw, notifier, 'cn-local', LIMITS).runCommand(runCommandInput(ids.slice(0, 7)), T0 - 1000);
+      const { db, queries } = recording(raw);
+      const svc = new InvocationService(db, notifier, 'cn-local', LIMITS);
+      const { InvokeId: invokeId } = await svc.runCommand(runCommandInput([...ids].reverse()), T0);
+
+      const walked: string[] = [];
+      const pages: CompiledQuery[][] = [];
+      let token: string | undefined;
+      do {
+        queries.length = 0;
+        const r = await svc.describeResults({
+          invokeId,
+          contentEncoding: 'PlainText',
+          paging: { mode: 'token', maxResults: 50, ...(token ? { nextToken: token } : {}) },
+        });
+        assert.equal(r.Invocation.TotalCount, N);
+        walked.push(...r.Invocation.InvocationResults.InvocationResult.map((x) => x.InstanceId));
+        pages.push(queries.filter((q) => /invocation_instances.*order by/is.test(q.sql)));
+        token = r.Invocation.NextToken;
+      } while (token);
+      assert.deepEqual(walked, ids, 'every execution once, by instance id ascending');
+      // A page in the middle is one query: the rest of the instances after the token's, in the invocation.
+      assert.equal(pages[2]!.length, 1, pages[2]!.map((q) => q.sql).join('\n'));
+      if (store.dialect === 'sqlite') {
+        const lines = await plan(raw, pages[2]![0]!, false);
+        assert.ok(
+          lines.some((l) => /USING INDEX \S+ \(invoke_id=\? AND creation_time=\? AND instance_id>\?\)/.test(l)),
+          `an index range from the token on:\n${lines.join('\n')}`,
+        );
+      }
+
+      // One page of all invocations' results (no InvokeId).
+      queries.length = 0;
+      const all = await svc.describeResults({
+        contentEncoding: 'PlainText',
+        paging: { mode: 'token', maxResults: 50 },
+      });
+      assert.equal(all.Invocation.TotalCount, N + 7);
+      assert.equal(all.Invocation.InvocationResults.InvocationResult[0]!.InvokeId, invokeId, 'newest first');
+      const unfiltered = queries.filter((q) => /invocation_instances.*order by/is.test(q.sql));
+      for (const q of [...pages.flat(), ...unfiltered]) {
+        const lines = await plan(raw, q, store.dialect === 'postgres');
+        assert.ok(
+          !lines.some((l) => /TEMP B-TREE|Sort/.test(l)),
+          `no sort in the plan of ${q.sql}:\n${lines.join('\n')}`,
+        );
+      }
+    });
+  });
+});
