@@ -53,7 +53,10 @@ forEachStore((store) => {
         .execute();
       const notifier = { connectedAmong: async () => new Set<string>(), kick: () => {}, disconnect: () => {} };
       // An older invocation beside it: the walk must not reach into its rows.
-      await new InvocationService(raw, notifier, 'cn-local', LIMITS).runCommand(runCommandInput(ids.slice(0, 7)), T0 - 1000);
+      await new InvocationService(raw, notifier, 'cn-local', LIMITS).runCommand(
+        runCommandInput(ids.slice(0, 7)),
+        T0 - 1000,
+      );
       const { db, queries } = recording(raw);
       const svc = new InvocationService(db, notifier, 'cn-local', LIMITS);
       const { InvokeId: invokeId } = await svc.runCommand(runCommandInput([...ids].reverse()), T0);
@@ -94,6 +97,76 @@ forEachStore((store) => {
       assert.equal(all.Invocation.InvocationResults.InvocationResult[0]!.InvokeId, invokeId, 'newest first');
       const unfiltered = queries.filter((q) => /invocation_instances.*order by/is.test(q.sql));
       for (const q of [...pages.flat(), ...unfiltered]) {
+        const lines = await plan(raw, q, store.dialect === 'postgres');
+        assert.ok(
+          !lines.some((l) => /TEMP B-TREE|Sort/.test(l)),
+          `no sort in the plan of ${q.sql}:\n${lines.join('\n')}`,
+        );
+      }
+    });
+
+    it("walks a periodic invocation's runs (IncludeHistory) in order, from an index, never sorted", async () => {
+      const raw = await store.open();
+      const ids = Array.from({ length: 40 }, (_, i) => `mi-${String(i).padStart(4, '0')}`);
+      await raw
+        .insertInto('instances')
+        .values(ids.map((id) => instanceRow(id, { registered_at: T0 })))
+        .execute();
+      const notifier = { connectedAmong: async () => new Set<string>(), kick: () => {}, disconnect: () => {} };
+      const { db, queries } = recording(raw);
+      const svc = new InvocationService(db, notifier, 'cn-local', LIMITS);
+      const { InvokeId: invokeId } = await svc.runCommand(
+        runCommandInput(ids, { repeatMode: 'Period', frequency: '0 */10 * * * ?' }),
+        T0,
+      );
+      // Three runs on each instance, ten minutes apart.
+      const starts = [T0 + 600_000, T0 + 1_200_000, T0 + 1_800_000];
+      await raw
+        .insertInto('invocation_runs')
+        .values(
+          starts.flatMap((start, k) =>
+            ids.map((id) => ({
+              invoke_id: invokeId,
+              instance_id: id,
+              run_start: start,
+              repeat_no: k + 1,
+              status: 'Success',
+              exit_code: 0,
+              output: Buffer.from('ok\n'),
+              dropped: 0,
+              error_code: '',
+              error_info: '',
+              creation_time: start,
+              update_time: start + 5,
+              start_time: start,
+              finish_time: start + 5,
+              stop_time: null,
+            })),
+          ),
+        )
+        .execute();
+      const walked: string[] = [];
+      const pages: CompiledQuery[][] = [];
+      let token: string | undefined;
+      do {
+        queries.length = 0;
+        const r = await svc.describeResults({
+          invokeId,
+          includeHistory: true,
+          contentEncoding: 'PlainText',
+          paging: { mode: 'token', maxResults: 25, ...(token ? { nextToken: token } : {}) },
+        });
+        assert.equal(r.Invocation.TotalCount, 120);
+        walked.push(...r.Invocation.InvocationResults.InvocationResult.map((x) => `${x.Repeats} ${x.InstanceId}`));
+        pages.push(queries.filter((q) => /invocation_runs.*order by/is.test(q.sql)));
+        token = r.Invocation.NextToken;
+      } while (token);
+      assert.deepEqual(
+        walked,
+        [3, 2, 1].flatMap((n) => ids.map((id) => `${n} ${id}`)),
+        'newest run first, then by instance id ascending',
+      );
+      for (const q of pages.flat()) {
         const lines = await plan(raw, q, store.dialect === 'postgres');
         assert.ok(
           !lines.some((l) => /TEMP B-TREE|Sort/.test(l)),

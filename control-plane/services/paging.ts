@@ -125,7 +125,12 @@ export async function keysetPage<DB, TB extends keyof DB, O>(
   }
   const rows: Simplify<O>[] = [];
   for (let i = key.length - 1; i >= 0 && rows.length < w.limit; i--) {
-    rows.push(...(await q.where(afterSegment(key, after, i)).limit(w.limit - rows.length).execute()));
+    rows.push(
+      ...(await q
+        .where(afterSegment(key, after, i))
+        .limit(w.limit - rows.length)
+        .execute()),
+    );
   }
   return pageOf(paging, rows, totalCount, keyOf);
 }

@@ -389,7 +389,8 @@ const requestIdsByExpiry: Migration = {
  * descending), then instance (ascending). The index of 0002 had all three ascending, so neither a
  * walk of one invocation nor of all of them could follow it: every page sorted all the rows of the
  * invocation (10,000 for a fan-out to 10,000 instances) to return 50 of them. One invocation's
- * results come in order from the second index, led by its id.
+ * results come in order from the second index, led by its id; its runs (IncludeHistory: newest
+ * run first, then instance ascending) from the third.
  */
 const resultsOrder: Migration = {
   async up(db: Kysely<unknown>) {
@@ -403,6 +404,11 @@ const resultsOrder: Migration = {
       .createIndex('invocation_instances_invoke_order')
       .on('invocation_instances')
       .columns(['invoke_id', 'creation_time desc', 'instance_id'])
+      .execute();
+    await db.schema
+      .createIndex('invocation_runs_order')
+      .on('invocation_runs')
+      .columns(['invoke_id', 'run_start desc', 'instance_id'])
       .execute();
   },
 };
