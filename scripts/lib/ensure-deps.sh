@@ -39,6 +39,23 @@ ensure_nginx() {
   fi
 }
 
+# What tests run besides the product: tmux (terminal UIs), ps (procps), the time-zone database
+# (schedules and the agent's local zone), setpriv and the user tools (util-linux, passwd).
+ensure_test_tools() {
+  local missing=()
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+  command -v ps >/dev/null 2>&1 || missing+=(procps)
+  [ -f /usr/share/zoneinfo/America/New_York ] || missing+=(tzdata)
+  command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+  command -v useradd >/dev/null 2>&1 || missing+=(passwd)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing ${missing[*]} (Debian packages) for the tests"
+    if [ "$(id -u)" -ne 0 ]; then echo "installing them needs root: apt-get install ${missing[*]}" >&2; return 1; fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
 # Packages: dpkg-deb (Debian's dpkg), rpmbuild (Debian's rpm package), zip/unzip for the update
 # zip; the single executable needs postject, a dev dependency that ensure_deps installs.
 ensure_packaging_tools() {
