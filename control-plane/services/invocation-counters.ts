@@ -31,7 +31,11 @@ const COUNTER: Record<RecordStatus, keyof InvocationTable & `n_${string}`> = {
   Failed: 'n_failed',
 };
 
-const countsOf = (r: Pick<InvocationTable, `n_${string}` & keyof InvocationTable>): StatusCounts => ({
+/** The columns that hold an invocation's record counts. */
+export const COUNTER_COLUMNS = Object.values(COUNTER);
+
+/** An invocation's records per record status, from its counters. */
+export const countsOf = (r: Pick<InvocationTable, `n_${string}` & keyof InvocationTable>): StatusCounts => ({
   Pending: r.n_pending,
   Scheduled: r.n_scheduled,
   Running: r.n_running,

@@ -77,6 +77,34 @@ forEachStore((store) => {
         token = r.Invocation.NextToken;
       } while (token);
       assert.deepEqual(walked, ids, 'every execution once, by instance id ascending');
+      assert.ok(
+        !queries.some((q) => /count\(/i.test(q.sql)),
+        "one invocation's TotalCount comes from its counters, not from counting its rows",
+      );
+
+      // TotalCount by record status (the agents are offline: every record is Aborted, a Failed one),
+      // and with a filter the counters do not cover (then counted).
+      const total = async (filter: { invokeRecordStatus?: string; instanceId?: string }) =>
+        (
+          await svc.describeResults({
+            invokeId,
+            ...filter,
+            contentEncoding: 'PlainText',
+            paging: { mode: 'token', maxResults: 10 },
+          })
+        ).Invocation.TotalCount;
+      const counted = await raw
+        .selectFrom('invocation_instances')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('invoke_id', '=', invokeId)
+        .where('status', '=', 'Aborted')
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(counted.n), N);
+      assert.equal(await total({ invokeRecordStatus: 'Failed' }), N);
+      assert.equal(await total({ invokeRecordStatus: 'Pending' }), 0);
+      assert.equal(await total({ invokeRecordStatus: 'NoSuchStatus' }), 0);
+      assert.equal(await total({ instanceId: ids[3]! }), 1);
+      assert.equal(await total({ instanceId: ids[3]!, invokeRecordStatus: 'Pending' }), 0);
       // A page in the middle is one query: the rest of the instances after the token's, in the invocation.
       assert.equal(pages[2]!.length, 1, pages[2]!.map((q) => q.sql).join('\n'));
       if (store.dialect === 'sqlite') {
