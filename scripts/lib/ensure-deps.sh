@@ -8,34 +8,31 @@ ensure_deps() {
   fi
 }
 
+# Installs Debian packages with apt, which needs root; WHY says what needs them.
+apt_install() {
+  local why=$1
+  shift
+  echo "== installing $* (Debian packages) $why"
+  if [ "$(id -u)" -ne 0 ]; then echo "installing them needs root: apt-get install $*" >&2; return 1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 # The console's browser tests drive Debian's Chromium through playwright-core.
 ensure_chromium() {
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "== installing chromium (Debian package) for the console's browser tests"
-    if [ "$(id -u)" -ne 0 ]; then echo "installing chromium needs root: apt-get install chromium" >&2; return 1; fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
+  command -v chromium >/dev/null 2>&1 || apt_install "for the console's browser tests" chromium
 }
 
 # Store and service tests run on PostgreSQL too (test/harness/postgres.ts starts a throwaway
 # cluster from Debian's binaries in /usr/lib/postgresql/<version>/bin; no server is set up).
 ensure_postgresql() {
-  if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
-    echo "== installing postgresql (Debian package) for the store tests on PostgreSQL"
-    if [ "$(id -u)" -ne 0 ]; then echo "installing postgresql needs root: apt-get install postgresql" >&2; return 1; fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  fi
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
+    apt_install "for the store tests on PostgreSQL" postgresql
 }
 
 # The cluster test puts Debian's nginx (with its stream module) in front of two control-plane nodes.
 ensure_nginx() {
   if [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ]; then
-    echo "== installing nginx and its stream module (Debian packages) for the cluster test"
-    if [ "$(id -u)" -ne 0 ]; then echo "installing nginx needs root: apt-get install nginx libnginx-mod-stream" >&2; return 1; fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-stream >/dev/null
+    apt_install "for the cluster test" nginx libnginx-mod-stream
   fi
 }
 
@@ -48,12 +45,7 @@ ensure_test_tools() {
   [ -f /usr/share/zoneinfo/America/New_York ] || missing+=(tzdata)
   command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
   command -v useradd >/dev/null 2>&1 || missing+=(passwd)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    echo "== installing ${missing[*]} (Debian packages) for the tests"
-    if [ "$(id -u)" -ne 0 ]; then echo "installing them needs root: apt-get install ${missing[*]}" >&2; return 1; fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  [ "${#missing[@]}" -eq 0 ] || apt_install "for the tests" "${missing[@]}"
 }
 
 # Packages: dpkg-deb (Debian's dpkg), rpmbuild (Debian's rpm package), zip/unzip for the update
@@ -64,12 +56,7 @@ ensure_packaging_tools() {
   command -v rpmbuild >/dev/null 2>&1 || missing+=(rpm)
   command -v zip >/dev/null 2>&1 || missing+=(zip)
   command -v unzip >/dev/null 2>&1 || missing+=(unzip)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    echo "== installing ${missing[*]} (Debian packages) to build and check the agent's packages"
-    if [ "$(id -u)" -ne 0 ]; then echo "installing them needs root: apt-get install ${missing[*]}" >&2; return 1; fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  [ "${#missing[@]}" -eq 0 ] || apt_install "to build and check the agent's packages" "${missing[@]}" || return 1
   if [ ! -f node_modules/postject/dist/cli.js ]; then
     echo "postject is missing from node_modules: npm ci" >&2; return 1
   fi
