@@ -42,6 +42,41 @@ async function plan(db: Db, q: CompiledQuery, postgres: boolean): Promise<string
   });
 }
 
+type Results = Awaited<ReturnType<InvocationService['describeResults']>>['Invocation'];
+
+/**
+ * Every page of DescribeInvocationResults, `maxResults` at a time after NextTokens: the results in
+ * order, each page's TotalCount checked against the first's, and per page the queries that read
+ * `table` in order.
+ */
+async function walk(
+  svc: InvocationService,
+  queries: CompiledQuery[],
+  filter: { invokeId: string; includeHistory?: boolean },
+  maxResults: number,
+  table: string,
+): Promise<{ results: Results['InvocationResults']['InvocationResult']; total: number; pages: CompiledQuery[][] }> {
+  const results: Results['InvocationResults']['InvocationResult'] = [];
+  const pages: CompiledQuery[][] = [];
+  let total: number | undefined;
+  let token: string | undefined;
+  do {
+    queries.length = 0;
+    const r = await svc.describeResults({
+      ...filter,
+      contentEncoding: 'PlainText',
+      paging: { mode: 'token', maxResults, ...(token ? { nextToken: token } : {}) },
+    });
+    total ??= r.Invocation.TotalCount;
+    assert.equal(r.Invocation.TotalCount, total, 'the same TotalCount on every page');
+    results.push(...r.Invocation.InvocationResults.InvocationResult);
+    pages.push(queries.filter((q) => new RegExp(`${table}.*order by`, 'is').test(q.sql)));
+    token = r.Invocation.NextToken;
+  } while (token);
+  assert.equal(results.length, total);
+  return { results, total, pages };
+}
+
 forEachStore((store) => {
   describe('DescribeInvocationResults paging', () => {
     it('walks an invocation in order, each page read in order from an index, never sorted', async () => {
@@ -61,21 +96,9 @@ forEachStore((store) => {
       const svc = new InvocationService(db, notifier, 'cn-local', LIMITS);
       const { InvokeId: invokeId } = await svc.runCommand(runCommandInput([...ids].reverse()), T0);
 
-      const walked: string[] = [];
-      const pages: CompiledQuery[][] = [];
-      let token: string | undefined;
-      do {
-        queries.length = 0;
-        const r = await svc.describeResults({
-          invokeId,
-          contentEncoding: 'PlainText',
-          paging: { mode: 'token', maxResults: 50, ...(token ? { nextToken: token } : {}) },
-        });
-        assert.equal(r.Invocation.TotalCount, N);
-        walked.push(...r.Invocation.InvocationResults.InvocationResult.map((x) => x.InstanceId));
-        pages.push(queries.filter((q) => /invocation_instances.*order by/is.test(q.sql)));
-        token = r.Invocation.NextToken;
-      } while (token);
+      const { results, total: walkedTotal, pages } = await walk(svc, queries, { invokeId }, 50, 'invocation_instances');
+      assert.equal(walkedTotal, N);
+      const walked = results.map((x) => x.InstanceId);
       assert.deepEqual(walked, ids, 'every execution once, by instance id ascending');
       assert.ok(
         !queries.some((q) => /count\(/i.test(q.sql)),
@@ -173,22 +196,15 @@ forEachStore((store) => {
           ),
         )
         .execute();
-      const walked: string[] = [];
-      const pages: CompiledQuery[][] = [];
-      let token: string | undefined;
-      do {
-        queries.length = 0;
-        const r = await svc.describeResults({
-          invokeId,
-          includeHistory: true,
-          contentEncoding: 'PlainText',
-          paging: { mode: 'token', maxResults: 25, ...(token ? { nextToken: token } : {}) },
-        });
-        assert.equal(r.Invocation.TotalCount, 120);
-        walked.push(...r.Invocation.InvocationResults.InvocationResult.map((x) => `${x.Repeats} ${x.InstanceId}`));
-        pages.push(queries.filter((q) => /invocation_runs.*order by/is.test(q.sql)));
-        token = r.Invocation.NextToken;
-      } while (token);
+      const { results, total, pages } = await walk(
+        svc,
+        queries,
+        { invokeId, includeHistory: true },
+        25,
+        'invocation_runs',
+      );
+      assert.equal(total, 120);
+      const walked = results.map((x) => `${x.Repeats} ${x.InstanceId}`);
       assert.deepEqual(
         walked,
         [3, 2, 1].flatMap((n) => ids.map((id) => `${n} ${id}`)),
