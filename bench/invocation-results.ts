@@ -48,9 +48,10 @@ async function seedExecutions(db: Db, invokeId: string, instanceIds: string[]): 
     const rows: InvocationInstanceTable[] = instanceIds.slice(i, i + 500).map((instanceId, j) => ({
       invoke_id: invokeId,
       instance_id: instanceId,
-      // Every third execution failed, so a status filter has something to leave out.
-      status: (i + j) % 3 === 0 ? 'Failed' : 'Success',
-      exit_code: (i + j) % 3 === 0 ? 1 : 0,
+      // Every third execution timed out (a Failed record; a non-zero exit is a Finished one), so
+      // InvokeRecordStatus=Failed has a third of the executions to find and the rest to leave out.
+      status: (i + j) % 3 === 0 ? 'Timeout' : 'Success',
+      exit_code: (i + j) % 3 === 0 ? null : 0,
       output: Buffer.from(`hello from ${instanceId}\n`),
       dropped: 0,
       error_code: '',
@@ -69,7 +70,7 @@ async function seedExecutions(db: Db, invokeId: string, instanceIds: string[]): 
   const failed = Math.ceil(instanceIds.length / 3);
   await db
     .updateTable('invocations')
-    .set({ status: 'Failed', n_pending: 0, n_finished: instanceIds.length - failed, n_failed: failed })
+    .set({ status: 'PartialFailed', n_pending: 0, n_finished: instanceIds.length - failed, n_failed: failed })
     .where('invoke_id', '=', invokeId)
     .execute();
 }
@@ -127,9 +128,16 @@ async function measure(store: 'sqlite' | 'postgres', size: number): Promise<Figu
     const lastByNumber = await timed(calls, () =>
       api.call('DescribeInvocationResults', { InvokeId, PageSize: PAGE, PageNumber: Math.ceil(size / PAGE) }),
     );
-    const filtered = await timed(calls, () =>
-      api.call('DescribeInvocationResults', { InvokeId, InvokeRecordStatus: 'Failed', MaxResults: PAGE }),
-    );
+    const filterFailed = () =>
+      api.call('DescribeInvocationResults', { InvokeId, InvokeRecordStatus: 'Failed', MaxResults: PAGE }) as Promise<{
+        Invocation: { TotalCount: number; InvocationResults: { InvocationResult: { InvocationStatus: string }[] } };
+      }>;
+    const check = (await filterFailed()).Invocation;
+    const statuses = new Set(check.InvocationResults.InvocationResult.map((r) => r.InvocationStatus));
+    if (check.TotalCount !== Math.ceil(size / 3) || statuses.size !== 1 || !statuses.has('Timeout')) {
+      throw new Error(`InvokeRecordStatus=Failed: TotalCount ${check.TotalCount}, statuses ${[...statuses].join(',')}`);
+    }
+    const filtered = await timed(calls, filterFailed);
     return { walkPages: walk.length, walk, first, lastByNumber, filtered };
   } finally {
     await cp.close();
