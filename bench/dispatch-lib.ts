@@ -13,6 +13,18 @@ export const AGENT = join(ROOT, 'dist', 'aliyun-service.cjs');
 
 export const quantile = (sorted: number[], q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+/** Milliseconds of each of `n` sequential calls, after one call to warm up; in call order. */
+export async function timedCalls(n: number, call: () => Promise<unknown>): Promise<number[]> {
+  await call();
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    await call();
+    ms.push(performance.now() - s);
+  }
+  return ms;
+}
 export const rssMiB = (pid: number): number =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 /** CPU seconds a process has used so far (user + system, from /proc/<pid>/stat). */

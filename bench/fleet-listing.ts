@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildServer } from '../control-plane/index.js';
 import { seedFleet } from '../test/harness/fleet.js';
 import { PopClient } from '../test/harness/sdk.js';
-import { machine, quantile } from './dispatch-lib.js';
+import { machine, quantile, timedCalls } from './dispatch-lib.js';
 
 const calls = Number(process.argv[2] ?? 50);
 const sizes = (process.argv[3] ?? '1000,10000,50000').split(',').map(Number);
@@ -43,13 +43,7 @@ async function measure(size: number): Promise<Map<string, number>> {
       if ('NextToken' in p) {
         p['NextToken'] = token;
       }
-      await api.call(action, p); // warm-up
-      const ms: number[] = [];
-      for (let i = 0; i < calls; i++) {
-        const s = performance.now();
-        await api.call(action, p);
-        ms.push(performance.now() - s);
-      }
+      const ms = await timedCalls(calls, () => api.call(action, p));
       ms.sort((a, b) => a - b);
       medians.set(label, quantile(ms, 0.5));
     }

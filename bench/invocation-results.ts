@@ -15,7 +15,7 @@ import type { Db, InvocationInstanceTable } from '../control-plane/store/index.j
 import { seedFleet } from '../test/harness/fleet.js';
 import { createTestDatabase } from '../test/harness/postgres.js';
 import { PopClient } from '../test/harness/sdk.js';
-import { machine, quantile } from './dispatch-lib.js';
+import { machine, quantile, timedCalls } from './dispatch-lib.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -75,17 +75,6 @@ async function seedExecutions(db: Db, invokeId: string, instanceIds: string[]): 
     .execute();
 }
 
-async function timed(n: number, call: () => Promise<unknown>): Promise<Timings> {
-  await call(); // warm-up
-  const ms: Timings = [];
-  for (let i = 0; i < n; i++) {
-    const s = performance.now();
-    await call();
-    ms.push(performance.now() - s);
-  }
-  return ms;
-}
-
 async function measure(store: 'sqlite' | 'postgres', size: number): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), 'oca-bench-results-'));
   const pgDb = store === 'postgres' ? await createTestDatabase() : undefined;
@@ -124,8 +113,8 @@ async function measure(store: 'sqlite' | 'postgres', size: number): Promise<Figu
     if (seen !== size) {
       throw new Error(`the walk returned ${seen} results of ${size}`);
     }
-    const first = await timed(calls, () => api.call('DescribeInvocationResults', { InvokeId, MaxResults: PAGE }));
-    const lastByNumber = await timed(calls, () =>
+    const first = await timedCalls(calls, () => api.call('DescribeInvocationResults', { InvokeId, MaxResults: PAGE }));
+    const lastByNumber = await timedCalls(calls, () =>
       api.call('DescribeInvocationResults', { InvokeId, PageSize: PAGE, PageNumber: Math.ceil(size / PAGE) }),
     );
     const filterFailed = () =>
@@ -137,7 +126,7 @@ async function measure(store: 'sqlite' | 'postgres', size: number): Promise<Figu
     if (check.TotalCount !== Math.ceil(size / 3) || statuses.size !== 1 || !statuses.has('Timeout')) {
       throw new Error(`InvokeRecordStatus=Failed: TotalCount ${check.TotalCount}, statuses ${[...statuses].join(',')}`);
     }
-    const filtered = await timed(calls, filterFailed);
+    const filtered = await timedCalls(calls, filterFailed);
     return { walkPages: walk.length, walk, first, lastByNumber, filtered };
   } finally {
     await cp.close();
