@@ -5,19 +5,34 @@
 // does the least the same job needs (https loaded, three keep-alive HTTPS requests and one
 // `sh -c 'echo hello'` per task, a 50 MB output read and dropped), measured in the same invocation,
 // so the ratio means something on a busy machine; the same script also runs as a single executable
-// of its own (same node), since a single executable starts with more of the binary resident than
-// `node` does. Prints figures; never pass/fail.
+// of its own (same node). Prints figures; never pass/fail.
+//
+// How much of an executable is resident depends on how its file sits in the page cache: on this
+// kernel a fault maps the whole cached folio around it, and the folios are as large as the writes
+// that made the file (postject writes 512 KiB at a time). So each executable is installed as a
+// copy and its cached pages are dropped before it starts: it is read from disk, as on a server
+// after a boot (`--page-cache dropped`, the default). `--page-cache as-built` runs the files as the
+// build left them in the page cache; `both` measures every binary both ways.
 //
 // Usage: npx tsx bench/footprint.ts [--binary LABEL=PATH]... [--idle-s 120] [--runs 60]
-//          [--after-runs-idle-s 60] [--output-mib 50] [--no-build]
+//          [--after-runs-idle-s 60] [--output-mib 50] [--no-build] [--page-cache dropped|as-built|both]
 // Without --binary it builds this tree's single executable into a temporary directory (label
 // "this tree"); --no-build leaves that out, so only the --binary executables are measured. To put
 // another commit beside it (docs/benchmarks.md):
 //   git archive <commit> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/
 //   (cd /tmp/before && npx tsx scripts/build-sea.ts)
 //   npx tsx bench/footprint.ts --binary before=/tmp/before/dist/sea/aliyun-assist
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,8 +51,15 @@ const { values: opts } = parseArgs({
     'after-runs-idle-s': { type: 'string', default: '60' },
     'output-mib': { type: 'string', default: '50' },
     'no-build': { type: 'boolean', default: false },
+    'page-cache': { type: 'string', default: 'dropped' },
   },
 });
+const pageCacheModes = { dropped: ['dropped'], 'as-built': ['as-built'], both: ['as-built', 'dropped'] } as const;
+const pageCache = pageCacheModes[opts['page-cache'] as keyof typeof pageCacheModes];
+if (pageCache === undefined) {
+  throw new Error(`--page-cache must be one of ${Object.keys(pageCacheModes).join(', ')}`);
+}
+type PageCache = (typeof pageCache)[number];
 const idleS = Number(opts['idle-s']);
 const runs = Number(opts.runs);
 const afterRunsIdleS = Number(opts['after-runs-idle-s']);
@@ -46,12 +68,17 @@ const outputMiB = Number(opts['output-mib']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 2 ** 20;
 
-/** RSS, PSS and private memory of a process, in MiB (smaps_rollup), and its peak RSS (VmHWM). */
+/**
+ * RSS, PSS and private memory of a process, in MiB (smaps_rollup), its peak RSS (VmHWM), and its
+ * RSS split into pages of files (mostly the executable) and anonymous memory (heaps, stacks).
+ */
 interface Mem {
   rss: number;
   pss: number;
   priv: number;
   hwm: number;
+  file: number;
+  anon: number;
 }
 function mem(pid: number): Mem {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -62,10 +89,31 @@ function mem(pid: number): Mem {
     pss: kb(rollup, 'Pss') / 1024,
     priv: (kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty')) / 1024,
     hwm: kb(status, 'VmHWM') / 1024,
+    file: kb(status, 'RssFile') / 1024,
+    anon: kb(status, 'RssAnon') / 1024,
   };
 }
 /** Resets VmHWM to the current RSS (proc(5), clear_refs "5"). */
 const resetPeak = (pid: number) => writeFileSync(`/proc/${pid}/clear_refs`, '5');
+
+/**
+ * Puts the executable `source` at `dest`: a link to it (`as-built`), or a copy whose cached pages
+ * are dropped (`dropped`), so that its first start reads it from disk. GNU dd's documented way to
+ * drop a file's cache: `oflag=nocache` with `count=0`. fincore says how much is still cached.
+ */
+function placeExecutable(source: string, dest: string, mode: PageCache): void {
+  if (mode === 'as-built') {
+    symlinkSync(resolve(source), dest);
+    return;
+  }
+  copyFileSync(source, dest);
+  chmodSync(dest, 0o755);
+  execFileSync('dd', [`of=${dest}`, 'oflag=nocache', 'conv=notrunc,fdatasync', 'count=0', 'status=none']);
+  const cached = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', dest], { encoding: 'utf8' });
+  if (Number(cached.trim()) > 0) {
+    throw new Error(`${dest}: ${cached.trim()} bytes still in the page cache after dropping it`);
+  }
+}
 
 interface Figures {
   idle: Mem;
@@ -227,15 +275,21 @@ async function measureBaseline(command: string, args: string[], turn: Promise<un
 }
 
 // --- one single executable under its watchdog ---------------------------------------------------
-async function measureBinary(label: string, binary: string, baseline: Promise<unknown> | undefined): Promise<Figures> {
+async function measureBinary(
+  label: string,
+  binary: string,
+  mode: PageCache,
+  baseline: Promise<unknown> | undefined,
+): Promise<Figures> {
   const home = join(dir, label.replace(/\W+/g, '-'));
   const root = join(home, 'aliyun-assist');
   mkdirSync(join(root, AGENT_VERSION), { recursive: true });
   writeFileSync(join(root, 'version'), AGENT_VERSION);
+  // As the packages lay it out: the version's aliyun-service, and assist_daemon a link to it.
   const agentPath = join(root, AGENT_VERSION, 'aliyun-service');
-  symlinkSync(resolve(binary), agentPath);
+  placeExecutable(binary, agentPath, mode);
   const daemonPath = join(home, 'assist_daemon');
-  symlinkSync(resolve(binary), daemonPath);
+  symlinkSync(agentPath, daemonPath);
   const env = {
     ...process.env,
     NODE_OPTIONS: '',
@@ -325,7 +379,12 @@ if (!opts['no-build']) {
 const baseSea = join(dir, 'bare-sea');
 mkdirSync(baseSea);
 writeFileSync(join(baseSea, 'main.cjs'), BASELINE);
-injectMainScript(join(baseSea, 'main.cjs'), join(baseSea, 'bare'));
+injectMainScript(join(baseSea, 'main.cjs'), join(baseSea, 'built'));
+// The baselines' executables are placed the way the last mode places the agent's.
+const baselineMode = pageCache[pageCache.length - 1]!;
+placeExecutable(join(baseSea, 'built'), join(baseSea, 'bare'), baselineMode);
+const bareNode = join(baseSea, 'node');
+placeExecutable(process.execPath, bareNode, baselineMode);
 
 const results: { label: string; f: Figures }[] = [];
 const bases: { label: string; f: Figures }[] = [];
@@ -336,7 +395,7 @@ try {
     if (i === 0) {
       let nodeDone!: () => void;
       const nodeTurn = new Promise<void>((r) => (nodeDone = r));
-      const node = measureBaseline(process.execPath, ['-e', BASELINE], Promise.resolve()).then((f) => {
+      const node = measureBaseline(bareNode, ['-e', BASELINE], Promise.resolve()).then((f) => {
         bases[0] = { label: 'bare node', f };
         nodeDone();
       });
@@ -345,7 +404,11 @@ try {
       });
       baselines = Promise.all([node, sea]);
     }
-    results.push({ label: b.label, f: await measureBinary(b.label, b.path, baselines) });
+    for (const mode of pageCache) {
+      const label = pageCache.length > 1 ? `${b.label} (${mode})` : b.label;
+      results.push({ label, f: await measureBinary(label, b.path, mode, baselines) });
+      baselines = undefined;
+    }
   }
 } finally {
   await cp.close();
@@ -357,11 +420,13 @@ const f2 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(3));
 const rows: [string, (f: Figures) => string, string][] = [
   ['agent idle RSS, MiB (idle after one echo)', (f) => f1(f.idle.rss), '≤ 46'],
   ['  PSS / private, MiB', (f) => `${f1(f.idle.pss)} / ${f1(f.idle.priv)}`, ''],
+  ['  RSS of files / anonymous, MiB', (f) => `${f1(f.idle.file)} / ${f1(f.idle.anon)}`, ''],
   [`agent RSS after ${runs} echo runs + ${afterRunsIdleS} s idle, MiB`, (f) => f1(f.afterRuns.rss), '≤ 52'],
   ['  PSS / private, MiB', (f) => `${f1(f.afterRuns.pss)} / ${f1(f.afterRuns.priv)}`, ''],
   [`agent peak RSS, ${outputMiB} MiB of output from one command`, (f) => f1(f.peakOutput), '≤ 70'],
   ['assist_daemon idle RSS, MiB', (f) => f1(f.daemon?.rss ?? f.idle.rss), '≤ 42'],
   ['  PSS / private, MiB', (f) => `${f1((f.daemon ?? f.idle).pss)} / ${f1((f.daemon ?? f.idle).priv)}`, ''],
+  ['  RSS of files / anonymous, MiB', (f) => `${f1((f.daemon ?? f.idle).file)} / ${f1((f.daemon ?? f.idle).anon)}`, ''],
   ['agent CPU per echo task, ms (user+sys, the script excluded)', (f) => f1(f.cpuPerEchoMs), '≤ 15'],
   ['RunCommand → Finished, echo, p50 (p90), ms', (f) => `${f1(f.p50Ms)} (${f1(f.p90Ms)})`, '≤ 35'],
   ['agent idle CPU, %', (f) => f2(f.idleCpuPercent), '≤ 0.05'],
@@ -377,6 +442,7 @@ console.log(
 console.log(
   'bare node: https loaded; per task 3 keep-alive HTTPS requests + sh -c "echo hello"; output read and dropped',
 );
+console.log(`page cache: ${pageCache.join(', ')} (baselines: ${baselineMode})`);
 const header = ['figure', ...results.map((r) => r.label), ...bases.map((b) => b.label), 'goal'];
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => '---').join('|')}|`);

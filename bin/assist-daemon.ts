@@ -10,7 +10,10 @@
 // --json (with --status). The arguments are process.argv[2…]: bin/multicall.ts sets them.
 import './lite-mode.js';
 import { parseArgs } from 'node:util';
-import { createLogger, ExitCode, isAgentError } from '../agent/shared/index.js';
+// Leaf modules, not the agent/shared barrel, which loads the HTTPS client the watchdog never uses.
+import { isAgentError } from '../agent/shared/errors.js';
+import { ExitCode } from '../agent/shared/exit-codes.js';
+import { createLogger } from '../agent/shared/logger.js';
 import {
   acquirePidFile,
   deleteWatchdog,
