@@ -42,3 +42,4 @@ export {
   type ScriptExtension,
   type ScriptType,
 } from './script-command.js';
+export { IdleReclaimer, type IdleReclaimOptions } from './memory-reclaim.js';

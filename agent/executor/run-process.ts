@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
 import type { ProcessContainment } from './containment.js';
-import { outputRead } from './output-reclaim.js';
+import { outputRead } from './memory-reclaim.js';
 
 export interface ProcessSpec {
   command: string;

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { RunTaskEntry, TaskListResponse, WallClock } from '../../protocol/index.js';
 import { ensureError, sleep, type AgentPaths, type HttpClient, type Logger, type Service } from '../shared/index.js';
-import type { ProcessContainment } from '../executor/index.js';
+import { IdleReclaimer, type ProcessContainment } from '../executor/index.js';
 import type { PowerPort } from './power.js';
 import { ReportOutbox, type OutboxEntry, type OutboxItem, type OutboxReport } from './report-outbox.js';
 import { defaultRunAs, type RunAsPort } from './run-as-user.js';
@@ -85,6 +85,8 @@ export class TaskEngine implements Service {
   #active = 0;
   /** Everything idle() waits for: task runs and stop reports. */
   readonly #work = new Set<Promise<void>>();
+  /** A full collection once the work has ended and stayed ended a while. */
+  readonly #reclaim = new IdleReclaimer();
   /** Fetches run one at a time. */
   #fetchChain: Promise<void> = Promise.resolve();
   /** Runs of periodic tasks, running or queued. */
@@ -193,6 +195,7 @@ export class TaskEngine implements Service {
       deadline.addEventListener('abort', () => resolve(), { once: true });
     });
     await Promise.race([this.idle(), aborted]);
+    this.#reclaim.stop();
     this.#log.info('task engine stopped', { running: this.#active, pendingReports: this.#outbox.pendingCount });
   }
 
@@ -471,6 +474,11 @@ export class TaskEngine implements Service {
 
   #track(p: Promise<void>): void {
     this.#work.add(p);
-    void p.finally(() => this.#work.delete(p));
+    void p.finally(() => {
+      this.#work.delete(p);
+      if (this.#work.size === 0) {
+        this.#reclaim.drained();
+      }
+    });
   }
 }
