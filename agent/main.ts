@@ -11,12 +11,12 @@ import {
   AgentError,
   createLogger,
   ExitCode,
-  HttpClient,
   LivenessBeacon,
   parseProxyUrl,
   ServiceGroup,
   type Logger,
 } from './shared/index.js';
+import { HttpClient } from './http/index.js';
 import { detectContainment, findSetpriv, type ProcessContainment } from './executor/index.js';
 import { SystemPower, TaskEngine, posixRunAs, windowsRunAs, type RunAsPort } from './tasks/index.js';
 import { Scheduler, systemClock } from './scheduler/index.js';

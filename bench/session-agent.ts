@@ -9,7 +9,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { testCert } from '../agent/channel/test-peer.js';
 import { detectContainment } from '../agent/executor/index.js';
 import { nodePtyPosix, SessionManager, sessionBackends, STOCK_SESSION_LIMITS } from '../agent/session/index.js';
-import { createMemoryLogger, HttpClient } from '../agent/shared/index.js';
+import { createMemoryLogger } from '../agent/shared/index.js';
+import { HttpClient } from '../agent/http/index.js';
 import { SessionMessageType } from '../protocol/index.js';
 import { startSessionServer } from '../test/harness/luban-session-server.js';
 

@@ -25,7 +25,8 @@ import {
   type ManagerContext,
   type PluginFlags,
 } from '../agent/plugins/index.js';
-import { ExitCode, type HttpClient } from '../agent/shared/index.js';
+import { ExitCode } from '../agent/shared/index.js';
+import { type HttpClient } from '../agent/http/index.js';
 import { pluginArch, pluginOs } from '../protocol/index.js';
 
 const USAGE = `Usage:

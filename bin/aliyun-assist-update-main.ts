@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { createAgentHttpClient } from '../agent/index.js';
 import { discoverServer } from '../agent/channel/index.js';
 import { loadAgentConfig, type AgentConfig } from '../agent/config/index.js';
-import { createLogger, ExitCode, type HttpClient, type Logger } from '../agent/shared/index.js';
+import { createLogger, ExitCode, type Logger } from '../agent/shared/index.js';
+import { type HttpClient } from '../agent/http/index.js';
 import {
   decideUpdate,
   loadUpdaterSettings,

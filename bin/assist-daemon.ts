@@ -10,10 +10,7 @@
 // --json (with --status). The arguments are process.argv[2…]: bin/multicall.ts sets them.
 import './lite-mode.js';
 import { parseArgs } from 'node:util';
-// Leaf modules, not the agent/shared barrel, which loads the HTTPS client the watchdog never uses.
-import { isAgentError } from '../agent/shared/errors.js';
-import { ExitCode } from '../agent/shared/exit-codes.js';
-import { createLogger } from '../agent/shared/logger.js';
+import { createLogger, ExitCode, isAgentError } from '../agent/shared/index.js';
 import {
   acquirePidFile,
   deleteWatchdog,

@@ -6,10 +6,7 @@
 // Entries load lazily, so one program never evaluates another's modules.
 import './lite-mode.js';
 import { basename } from 'node:path';
-// Leaf modules, not the agent/shared barrel: the barrel loads the HTTPS client (http, https, tls,
-// crypto) into every program, the watchdog included.
-import { ExitCode } from '../agent/shared/exit-codes.js';
-import { AGENT_VERSION } from '../agent/shared/version.js';
+import { AGENT_VERSION, ExitCode } from '../agent/shared/index.js';
 
 type Entry = (args: string[]) => Promise<void>;
 

@@ -1,7 +1,8 @@
 // Finding the control plane (spec/luban-protocol.md §2.2–2.4, §11 step 2).
 import { LubanPath } from '../../protocol/index.js';
 import { backoffDelay, ensureError, sleep } from '../shared/index.js';
-import type { HttpClient, Logger } from '../shared/index.js';
+import type { Logger } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 import { aborted } from './abort.js';
 
 export interface DiscoverServerOptions {

@@ -3,7 +3,8 @@ import os from 'node:os';
 import { LubanPath, buildHeartbeatQuery, clampHeartbeatInterval, isObj } from '../../protocol/index.js';
 import { ensureError, sleep } from '../shared/index.js';
 import { aborted } from './abort.js';
-import type { HttpClient, Logger, Service } from '../shared/index.js';
+import type { Logger, Service } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 
 export interface HeartbeatOptions {
   host: string;

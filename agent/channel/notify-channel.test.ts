@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Kick } from '../../protocol/index.js';
-import { HttpClient, createMemoryLogger } from '../shared/index.js';
+import { createMemoryLogger } from '../shared/index.js';
+import { HttpClient } from '../http/index.js';
 import { NotifyChannel } from './index.js';
 import type { NotifyChannelOptions } from './index.js';
 import { startPeer, testCert, testHttpClient, until } from './test-peer.js';

@@ -5,7 +5,8 @@ import type { RawData } from 'ws';
 import { LubanPath, kickReply, parseKick } from '../../protocol/index.js';
 import type { Kick } from '../../protocol/index.js';
 import { backoffDelay, ensureError } from '../shared/index.js';
-import type { HttpClient, Logger, Service } from '../shared/index.js';
+import type { Logger, Service } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 
 export interface NotifyChannelOptions {
   host: string;

@@ -8,7 +8,7 @@ import forge from 'node-forge';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { LubanPath } from '../../protocol/index.js';
-import { HttpClient } from '../shared/index.js';
+import { HttpClient } from '../http/index.js';
 
 let cached: { cert: string; key: string } | undefined;
 

@@ -1,7 +1,8 @@
 // Hybrid deregistration (spec/luban-protocol.md §7.3).
 import { LubanPath, isObj } from '../../protocol/index.js';
 import { AgentError, isAgentError } from '../shared/index.js';
-import type { AgentPaths, HttpClient, Logger } from '../shared/index.js';
+import type { AgentPaths, Logger } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 import { readIdentity, removeIdentity } from './identity-store.js';
 import { answerRejection, asRejection } from './rejection.js';
 

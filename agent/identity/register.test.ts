@@ -27,14 +27,8 @@ import {
   verifyHybrid,
   type RegisterRequest,
 } from '../../protocol/index.js';
-import {
-  AGENT_VERSION,
-  AgentError,
-  HttpClient,
-  agentPaths,
-  createMemoryLogger,
-  type AgentPaths,
-} from '../shared/index.js';
+import { AGENT_VERSION, AgentError, agentPaths, createMemoryLogger, type AgentPaths } from '../shared/index.js';
+import { HttpClient } from '../http/index.js';
 import {
   deregisterInstance,
   identityHeaderProvider,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { writeZip } from '../../protocol/index.js';
-import { HttpClient } from '../shared/index.js';
+import { HttpClient } from '../http/index.js';
 import { LubanPluginCatalog } from './catalog.js';
 import { PLUGIN_EXIT } from './exit-codes.js';
 import { pluginDirs } from './installed.js';

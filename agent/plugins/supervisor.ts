@@ -12,7 +12,8 @@ import {
   type PluginStatus,
   type PluginStatusEntry,
 } from '../../protocol/index.js';
-import type { HttpClient, Logger, Service } from '../shared/index.js';
+import type { Logger, Service } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 import { LubanPluginCatalog, type PluginCatalog } from './catalog.js';
 import { execPlugin, guarded, persistStatus, type ManagerContext } from './manager.js';
 import { loadInstalled, pluginDirs, versionDir, type PluginDirs } from './installed.js';

@@ -2,7 +2,8 @@
 // configured limits and default-user policy.
 import type { AgentConfig } from '../config/index.js';
 import { findSetpriv, type ProcessContainment } from '../executor/index.js';
-import type { HttpClient, Logger } from '../shared/index.js';
+import type { Logger } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 import { sessionBackends } from './backend-factory.js';
 import { conptyWindows } from './conpty.js';
 import { nodePtyPosix } from './node-pty-posix.js';

@@ -10,7 +10,8 @@ import {
   type SessionStatusCode,
   type SessionTask,
 } from '../../protocol/index.js';
-import { ensureError, sleep, type HttpClient, type Logger, type Service } from '../shared/index.js';
+import { ensureError, sleep, type Logger, type Service } from '../shared/index.js';
+import { type HttpClient } from '../http/index.js';
 import type { BackendFactory } from './backend.js';
 import { Session, type SessionLimits } from './session.js';
 

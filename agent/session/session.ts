@@ -10,7 +10,8 @@ import {
   type SessionTask,
   type TerminalSize,
 } from '../../protocol/index.js';
-import type { HttpClient, Logger } from '../shared/index.js';
+import type { Logger } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 import { ensureError } from '../shared/index.js';
 import { DataChannel, type ReconnectPolicy } from './data-channel.js';
 import { OutputPump, type SessionMode } from './output-pump.js';

@@ -1,8 +1,8 @@
-// Leaf helpers shared by every agent module.
+// Leaf helpers shared by every agent module. Nothing here loads a network module: the watchdog
+// imports this too (the HTTPS client is agent/http).
 export * from './backoff.js';
 export * from './errors.js';
 export * from './exit-codes.js';
-export * from './http-client.js';
 export * from './lifecycle.js';
 export * from './logger.js';
 export * from './paths.js';
@@ -10,5 +10,5 @@ export * from './version.js';
 export * from './instance-lock.js';
 export * from './liveness.js';
 export * from './local-zone.js';
-export * from './proxy.js';
 export * from './shlex.js';
+export * from './proxy-settings.js';

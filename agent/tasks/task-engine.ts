@@ -3,7 +3,8 @@
 // final reports in a durable outbox and a journal of running tasks (so a restart loses nothing).
 import { join } from 'node:path';
 import type { RunTaskEntry, TaskListResponse, WallClock } from '../../protocol/index.js';
-import { ensureError, sleep, type AgentPaths, type HttpClient, type Logger, type Service } from '../shared/index.js';
+import { ensureError, sleep, type AgentPaths, type Logger, type Service } from '../shared/index.js';
+import { type HttpClient } from '../http/index.js';
 import { IdleReclaimer, type ProcessContainment } from '../executor/index.js';
 import type { PowerPort } from './power.js';
 import { ReportOutbox, type OutboxEntry, type OutboxItem, type OutboxReport } from './report-outbox.js';

@@ -7,7 +7,8 @@ import {
   type FetchReason,
   type TaskListResponse,
 } from '../../protocol/index.js';
-import { ensureError, localZone, sleep, type HttpClient, type LocalZone, type Logger } from '../shared/index.js';
+import { ensureError, localZone, sleep, type LocalZone, type Logger } from '../shared/index.js';
+import { type HttpClient } from '../http/index.js';
 
 export const FETCH_TIMEOUT_MS = 8_000;
 /** Transport errors: the first try plus 3 retries. */

@@ -8,7 +8,8 @@ import {
   type Report,
   type SendFileReport,
 } from '../../protocol/index.js';
-import { ensureError, type HttpClient, type Logger } from '../shared/index.js';
+import { ensureError, type Logger } from '../shared/index.js';
+import { type HttpClient } from '../http/index.js';
 
 export interface TaskReporterOptions {
   host: string;

@@ -11,7 +11,8 @@ import {
   type UpdateCheckResponse,
 } from '../../protocol/index.js';
 import { stockOsVersion } from '../identity/index.js';
-import { ensureError, sleep, type HttpClient } from '../shared/index.js';
+import { ensureError, sleep } from '../shared/index.js';
+import { type HttpClient } from '../http/index.js';
 import { UpdateError } from './update-errors.js';
 
 export function updateCheckRequest(

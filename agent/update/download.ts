@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { HttpClient } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 import { UpdateError } from './update-errors.js';
 
 export interface Downloaded {

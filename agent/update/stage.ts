@@ -16,7 +16,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { versionFromUpdateUrl } from '../../protocol/index.js';
-import type { HttpClient, Logger } from '../shared/index.js';
+import type { Logger } from '../shared/index.js';
+import type { HttpClient } from '../http/index.js';
 import { downloadPackage, type Downloaded } from './download.js';
 import { extractZip, UnsafeZipError } from './safe-unzip.js';
 import { UpdateError } from './update-errors.js';

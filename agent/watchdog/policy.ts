@@ -1,7 +1,7 @@
 // The watchdog's decisions, pure: how long to wait before starting the agent again (crash-loop
 // backoff), and when a run of samples means the agent must be restarted (budget and health strikes).
 // Time comes in as numbers, so tests drive it without clocks or processes.
-import { backoffDelay } from '../shared/backoff.js';
+import { backoffDelay } from '../shared/index.js';
 
 export interface BackoffPolicy {
   initialMs: number;

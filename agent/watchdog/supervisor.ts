@@ -4,11 +4,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { sleep } from '../shared/backoff.js';
-import { ensureError } from '../shared/errors.js';
-import { ExitCode } from '../shared/exit-codes.js';
-import { LIVENESS_FILE_ENV, readLiveness } from '../shared/liveness.js';
-import type { LogFields, Logger } from '../shared/logger.js';
+import {
+  ensureError,
+  ExitCode,
+  LIVENESS_FILE_ENV,
+  readLiveness,
+  sleep,
+  type LogFields,
+  type Logger,
+} from '../shared/index.js';
 import {
   AgentMonitor,
   CrashBackoff,

@@ -1,7 +1,7 @@
 // Signals for processes the watchdog may not be the parent of (an agent left by a crashed watchdog,
 // the watchdog itself seen from `--stop`): identified by pid and /proc start time, polled for exit.
 import { performance } from 'node:perf_hooks';
-import { sleep } from '../shared/backoff.js';
+import { sleep } from '../shared/index.js';
 import { isSameLiveProcess } from './proc-stats.js';
 
 /** After SIGKILL, how long to wait for the exit before giving up on the process. */

@@ -2,8 +2,7 @@
 // at once. Flags win over environment variables (ASSIST_DAEMON_*), which win over defaults.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { AgentError } from '../shared/errors.js';
-import { DEFAULT_INSTALL_DIR } from '../shared/paths.js';
+import { AgentError, DEFAULT_INSTALL_DIR } from '../shared/index.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type Budget } from './policy.js';
 
 export const DEFAULT_STATE_DIR = '/usr/local/share/assist-daemon';

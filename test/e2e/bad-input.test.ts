@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
-import { HttpClient } from '../../agent/shared/index.js';
+import { HttpClient } from '../../agent/http/index.js';
 import { hybridHeaders, LubanPath } from '../../protocol/index.js';
 import { registerAgent, runAgentCli, type TestAgent, startAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';

@@ -4,7 +4,7 @@
 // agent's message sequences (spec/luban-protocol.md §0, §5) or leave a task undelivered.
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { HttpClient } from '../../agent/shared/index.js';
+import { HttpClient } from '../../agent/http/index.js';
 import { hybridHeaders, LubanPath, userAgent } from '../../protocol/index.js';
 import { registerAgent } from './agent.js';
 import type { Cleanup, TestControlPlane } from './control-plane.js';

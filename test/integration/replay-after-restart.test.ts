@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HttpClient } from '../../agent/shared/index.js';
+import { HttpClient } from '../../agent/http/index.js';
 import { hybridHeaders, LubanPath } from '../../protocol/index.js';
 import { registerAgent } from '../harness/agent.js';
 import { startControlPlane, suiteCleanup, type TestControlPlane } from '../harness/control-plane.js';

@@ -19,7 +19,8 @@ import {
   type SessionLimits,
   type SessionUserOptions,
 } from '../../agent/session/index.js';
-import { createMemoryLogger, HttpClient, parseProxyUrl } from '../../agent/shared/index.js';
+import { createMemoryLogger, parseProxyUrl } from '../../agent/shared/index.js';
+import { HttpClient } from '../../agent/http/index.js';
 import { SESSION_PACKET_BYTES, SessionMessageType, type SessionFrame } from '../../protocol/index.js';
 import { eventually } from '../harness/eventually.js';
 import { startSessionServer, type SessionServer } from '../harness/luban-session-server.js';

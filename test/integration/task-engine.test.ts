@@ -26,7 +26,8 @@ import {
   type PowerPort,
   type TaskEngineOptions,
 } from '../../agent/tasks/index.js';
-import { HttpClient, agentPaths, createMemoryLogger, type AgentPaths } from '../../agent/shared/index.js';
+import { agentPaths, createMemoryLogger, type AgentPaths } from '../../agent/shared/index.js';
+import { HttpClient } from '../../agent/http/index.js';
 import { detectContainment } from '../../agent/executor/index.js';
 
 interface Recorded {

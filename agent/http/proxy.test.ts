@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { isAgentError } from './errors.js';
-import { openTunnel, parseProxyUrl } from './proxy.js';
+import { isAgentError, parseProxyUrl } from '../shared/index.js';
+import { openTunnel } from './proxy.js';
 
 describe('parseProxyUrl', () => {
   it('reads host, port and percent-encoded credentials', () => {

@@ -3,8 +3,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { AgentError } from './errors.js';
-import { ProxyTunnelAgent, type ProxySettings } from './proxy.js';
+import { AgentError, type ProxySettings } from '../shared/index.js';
+import { ProxyTunnelAgent } from './proxy.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
