@@ -26,7 +26,7 @@ import {
   type PluginFlags,
 } from '../agent/plugins/index.js';
 import { ExitCode } from '../agent/shared/index.js';
-import { type HttpClient } from '../agent/http/index.js';
+import type { HttpClient } from '../agent/http/index.js';
 import { pluginArch, pluginOs } from '../protocol/index.js';
 
 const USAGE = `Usage:

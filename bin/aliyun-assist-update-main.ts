@@ -11,7 +11,7 @@ import { createAgentHttpClient } from '../agent/index.js';
 import { discoverServer } from '../agent/channel/index.js';
 import { loadAgentConfig, type AgentConfig } from '../agent/config/index.js';
 import { createLogger, ExitCode, type Logger } from '../agent/shared/index.js';
-import { type HttpClient } from '../agent/http/index.js';
+import type { HttpClient } from '../agent/http/index.js';
 import {
   decideUpdate,
   loadUpdaterSettings,

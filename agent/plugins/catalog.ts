@@ -16,7 +16,7 @@ import {
   type PluginUpdateCheckResponse,
 } from '../../protocol/index.js';
 import { ensureError, sleep } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 import { downloadPackage } from '../update/index.js';
 
 /** Port: what the manager needs from a server (tests and the CLI build it from a host). */

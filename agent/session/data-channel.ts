@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { sessionBackendPath } from '../../protocol/index.js';
 import { backoffDelay, ensureError, type Logger } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 
 export interface ReconnectPolicy {
   initialMs: number;

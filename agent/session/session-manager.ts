@@ -11,7 +11,7 @@ import {
   type SessionTask,
 } from '../../protocol/index.js';
 import { ensureError, sleep, type Logger, type Service } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 import type { BackendFactory } from './backend.js';
 import { Session, type SessionLimits } from './session.js';
 

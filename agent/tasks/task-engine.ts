@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { RunTaskEntry, TaskListResponse, WallClock } from '../../protocol/index.js';
 import { ensureError, sleep, type AgentPaths, type Logger, type Service } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 import { IdleReclaimer, type ProcessContainment } from '../executor/index.js';
 import type { PowerPort } from './power.js';
 import { ReportOutbox, type OutboxEntry, type OutboxItem, type OutboxReport } from './report-outbox.js';
@@ -86,7 +86,7 @@ export class TaskEngine implements Service {
   #active = 0;
   /** Everything idle() waits for: task runs and stop reports. */
   readonly #work = new Set<Promise<void>>();
-  /** A full collection once the work has ended and stayed ended a while. */
+  /** A young-generation collection once the work has ended and stayed ended a while. */
   readonly #reclaim = new IdleReclaimer();
   /** Fetches run one at a time. */
   #fetchChain: Promise<void> = Promise.resolve();

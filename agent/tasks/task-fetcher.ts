@@ -8,7 +8,7 @@ import {
   type TaskListResponse,
 } from '../../protocol/index.js';
 import { ensureError, localZone, sleep, type LocalZone, type Logger } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 
 export const FETCH_TIMEOUT_MS = 8_000;
 /** Transport errors: the first try plus 3 retries. */

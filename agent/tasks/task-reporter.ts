@@ -9,7 +9,7 @@ import {
   type SendFileReport,
 } from '../../protocol/index.js';
 import { ensureError, type Logger } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 
 export interface TaskReporterOptions {
   host: string;

@@ -12,7 +12,7 @@ import {
 } from '../../protocol/index.js';
 import { stockOsVersion } from '../identity/index.js';
 import { ensureError, sleep } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 import { UpdateError } from './update-errors.js';
 
 export function updateCheckRequest(

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureError, sleep, type AgentPaths, type Logger, type Service } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 import { isAlive } from './agent-process.js';
 import { requestUpdateCheck } from './check.js';
 import { decideUpdate, type UpdateDecision } from './policy.js';

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { versionFromUpdateUrl } from '../../protocol/index.js';
 import { acquireInstanceLock, ensureError, sleep, type Logger } from '../shared/index.js';
-import { type HttpClient } from '../http/index.js';
+import type { HttpClient } from '../http/index.js';
 import { isAlive, runInstallScript, runningAgentPid, startAgent, stopProcess, waitForIdle } from './agent-process.js';
 import { healthVerdict, type HealthVerdict } from './policy.js';
 import { INSTALL_SCRIPT, stagePackage, type PackageRef } from './stage.js';
