@@ -1,7 +1,9 @@
 // Bad input gets its documented error and changes nothing already stored.
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { HttpClient } from '../../agent/http/index.js';
 import { hybridHeaders, LubanPath } from '../../protocol/index.js';
@@ -129,7 +131,7 @@ describe('bad input is refused with its documented code', () => {
     assert.deepEqual(await snapshot(h), before);
   });
 
-  it('refuses an expired, an exhausted and an out-of-range activation code', async () => {
+  it('refuses an expired, an exhausted and an out-of-range activation code', async (t) => {
     // Exhausted: the harness's own activation allowed one instance and the agent used it.
     const used = (
       await h.cp.db
@@ -147,10 +149,12 @@ describe('bad input is refused with its documented code', () => {
     const ranged = await h.pop.call('CreateActivation', { InstanceCount: 5, IpAddressRange: '10.0.0.0/8' });
     const wrongCode = await h.pop.call('CreateActivation', { InstanceCount: 5 });
     const before = await snapshot(h);
+    const installDir = join(tmpdir(), `oca-bad-${randomUUID()}`);
+    t.after(() => rmSync(installDir, { recursive: true, force: true }));
     const env = {
       ALIYUN_ASSIST_SERVER_HOST: h.hostPort,
       ALIYUN_ASSIST_CERT_PATH: h.caPath,
-      ALIYUN_ASSIST_INSTALL_DIR: `/tmp/oca-bad-${randomUUID()}`,
+      ALIYUN_ASSIST_INSTALL_DIR: installDir,
     };
     const tryRegister = (id: string, code: string) =>
       runAgentCli(['--register', '-R', 'cn-local', '-C', code, '-I', id], env);

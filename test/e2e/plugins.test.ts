@@ -2,7 +2,7 @@
 // `acs-plugin-manager --list` → `--exec` through RunCommand → a persistent plugin started, upgraded
 // by the agent's update check, restarted when its heartbeat stops; bad packages refused.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -286,8 +286,9 @@ exec '${process.execPath}' --import '${TSX}' '${MANAGER}' "$@"
     assert.equal(again.Plugin.Version, '1.0');
   });
 
-  it('assist plugin publish, list, retire and status', async () => {
+  it('assist plugin publish, list, retire and status', async (t) => {
     const home = mkdtempSync(join(tmpdir(), 'oca-plugin-cli-'));
+    t.after(() => rmSync(home, { recursive: true, force: true }));
     const assist = (args: string[]) =>
       runProcess(process.execPath, ['--import', TSX, ASSIST, ...args], {
         env: {
