@@ -1,6 +1,8 @@
 // Which of Node's built-in modules each program of the multicall bundle (bin/multicall.ts) loads.
 // The watchdog runs on every server for the machine's life beside the agent; it has no use for an
 // HTTPS client, and loading one (http, https, tls, crypto) costs it memory (docs/benchmarks.md).
+// Nor, with its output on pipes or files, does it need `tty`: winston's debug channel loads it only
+// in its development build, which the bundle must not take (NODE_ENV is production at build).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,5 +56,6 @@ describe('built-in modules loaded by the programs of the multicall bundle', () =
       HTTPS_CLIENT.filter((m) => loaded.includes(m)),
       [],
     );
+    assert.ok(!loaded.includes('tty'), `assist_daemon loaded tty (winston's development debug channel?)`);
   });
 });
