@@ -35,10 +35,10 @@ const requests = Number(opts.requests);
 const rate = Number(opts.rate);
 const rounds = Number(opts.rounds);
 
-type Mode = 'tcp' | 'tls' | 'wss' | 'https';
+type Mode = 'tcp' | 'tls' | 'wss';
 
-// The bare server: echoes (tcp, tls), accepts WebSockets (wss; ws answers pings itself), or answers
-// POSTs with a heartbeat-sized JSON (https). Asked over IPC for its memory (after a full collection)
+// The bare server: echoes (tcp, tls), or (wss) accepts WebSockets (ws answers pings itself) and
+// answers POSTs with a heartbeat-sized JSON. Asked over IPC for its memory (after a full collection)
 // and its CPU time.
 const SERVER = String.raw`
 const fs = require('node:fs');
