@@ -12,10 +12,14 @@
 // that made the file (postject writes 512 KiB at a time). So each executable is installed as a
 // copy and its cached pages are dropped before it starts: it is read from disk, as on a server
 // after a boot (`--page-cache dropped`, the default). `--page-cache as-built` runs the files as the
-// build left them in the page cache; `both` measures every binary both ways.
+// build left them in the page cache; `both` measures every binary both ways; `updated` writes each
+// copy as the self-update writes a new version (agent/shared/write-in-pieces.ts) and runs it from
+// the page cache, as a server does until its next boot; `self-update` measures it beside a copy
+// written in one write (`one-write`, as the self-update wrote one before).
 //
 // Usage: npx tsx bench/footprint.ts [--binary LABEL=PATH]... [--idle-s 120] [--runs 60]
-//          [--after-runs-idle-s 60] [--output-mib 50] [--no-build] [--page-cache dropped|as-built|both]
+//          [--after-runs-idle-s 60] [--output-mib 50] [--no-build]
+//          [--page-cache dropped|as-built|both|updated|self-update]
 // Without --binary it builds this tree's single executable into a temporary directory (label
 // "this tree"); --no-build leaves that out, so only the --binary executables are measured. To put
 // another commit beside it (docs/benchmarks.md):
@@ -36,7 +40,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AGENT_VERSION } from '../agent/shared/version.js';
+import { AGENT_VERSION, writeNewFileInPieces } from '../agent/shared/index.js';
 import { readStatusFile } from '../agent/watchdog/index.js';
 import { buildServer, type ControlPlane } from '../control-plane/index.js';
 import { buildSea, injectMainScript } from '../scripts/build-sea.js';
@@ -54,7 +58,13 @@ const { values: opts } = parseArgs({
     'page-cache': { type: 'string', default: 'dropped' },
   },
 });
-const pageCacheModes = { dropped: ['dropped'], 'as-built': ['as-built'], both: ['as-built', 'dropped'] } as const;
+const pageCacheModes = {
+  dropped: ['dropped'],
+  'as-built': ['as-built'],
+  both: ['as-built', 'dropped'],
+  updated: ['updated'],
+  'self-update': ['one-write', 'updated'],
+} as const;
 const pageCache = pageCacheModes[opts['page-cache'] as keyof typeof pageCacheModes];
 if (pageCache === undefined) {
   throw new Error(`--page-cache must be one of ${Object.keys(pageCacheModes).join(', ')}`);
@@ -97,13 +107,22 @@ function mem(pid: number): Mem {
 const resetPeak = (pid: number) => writeFileSync(`/proc/${pid}/clear_refs`, '5');
 
 /**
- * Puts the executable `source` at `dest`: a link to it (`as-built`), or a copy whose cached pages
+ * Puts the executable `source` at `dest`: a link to it (`as-built`), a copy written as the
+ * self-update writes one (`updated`) or in one write (`one-write`), or a copy whose cached pages
  * are dropped (`dropped`), so that its first start reads it from disk. GNU dd's documented way to
  * drop a file's cache: `oflag=nocache` with `count=0`. fincore says how much is still cached.
  */
 function placeExecutable(source: string, dest: string, mode: PageCache): void {
   if (mode === 'as-built') {
     symlinkSync(resolve(source), dest);
+    return;
+  }
+  if (mode === 'updated') {
+    writeNewFileInPieces(dest, readFileSync(source), 0o755);
+    return;
+  }
+  if (mode === 'one-write') {
+    writeFileSync(dest, readFileSync(source), { flag: 'wx', mode: 0o755 });
     return;
   }
   copyFileSync(source, dest);

@@ -12,3 +12,4 @@ export * from './liveness.js';
 export * from './local-zone.js';
 export * from './shlex.js';
 export * from './proxy-settings.js';
+export * from './write-in-pieces.js';

@@ -1,8 +1,9 @@
 // Unpacks a checked zip (protocol/zip.ts reads and checks every entry first) into an empty
 // directory: regular files, directories and relative symlinks (zip -y), symlinks last.
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { entryData, readZipEntries, UnsafeZipError, type UnzipLimits, type ZipEntry } from '../../protocol/index.js';
+import { writeNewFileInPieces } from '../shared/index.js';
 
 export { UnsafeZipError };
 
@@ -28,7 +29,8 @@ export function extractZip(zip: Buffer, topDir: string, dest: string, limits: Un
       mkdirSync(target, { recursive: true, mode: 0o755 });
     } else if (e.kind === 'file') {
       mkdirSync(join(target, '..'), { recursive: true, mode: 0o755 });
-      writeFileSync(target, data[i]!, { flag: 'wx', mode: e.mode });
+      // In pieces: the agent's own executable is one of these files (agent/shared/write-in-pieces.ts).
+      writeNewFileInPieces(target, data[i]!, e.mode);
     } else {
       mkdirSync(join(target, '..'), { recursive: true, mode: 0o755 });
       symlinkSync(data[i]!.toString('utf8'), target);
