@@ -43,6 +43,10 @@ describe('writing a new file in pieces', () => {
     assert.deepEqual(asked[1], [10_000, P]);
   });
 
+  it('stops with an error when a write makes no progress, instead of looping', () => {
+    assert.throws(() => writeInPieces(-1, bytes(10), () => 0), /no progress at byte 0 of 10/);
+  });
+
   it('gives the new file its mode, less the umask', () => {
     const path = join(dir, 'exe');
     writeNewFileInPieces(path, bytes(10), 0o755);

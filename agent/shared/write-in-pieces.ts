@@ -2,7 +2,7 @@
 // large writes sits in the page cache in large folios, and a process started from it maps more of
 // it: the agent and its watchdog, started from an executable the self-update had written in one
 // write, each held about 2 MiB more RSS than when started from a packaged install, until the page
-// cache dropped it (docs/benchmarks.md). 16 KiB pieces measured the same as a package install.
+// cache dropped it (docs/benchmarks.md). 16 KiB pieces measured within half a MiB of a package install.
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** The write size: 16 KiB measured as low as 4 and 8 KiB; 64 KiB and 1 MiB measured higher. */
@@ -14,7 +14,11 @@ export type WriteFn = (fd: number, data: Buffer, offset: number, length: number)
 /** Writes all of `data` to `fd` in pieces of at most `WRITE_PIECE_BYTES`, in order. */
 export function writeInPieces(fd: number, data: Buffer, write: WriteFn = writeSync): void {
   for (let offset = 0; offset < data.length;) {
-    offset += write(fd, data, offset, Math.min(WRITE_PIECE_BYTES, data.length - offset));
+    const n = write(fd, data, offset, Math.min(WRITE_PIECE_BYTES, data.length - offset));
+    if (n <= 0) {
+      throw new Error(`write made no progress at byte ${offset} of ${data.length}`);
+    }
+    offset += n;
   }
 }
 
