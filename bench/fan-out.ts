@@ -23,7 +23,7 @@
 //                            while others rebuild dist/, copy the bundle and dist/console/ to a dir
 //                            that has a node_modules symlink to the repo's
 //   --server-node-flags="…"  flags for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
-//   --server-env="K=V …"     environment for every node only (e.g. "MALLOC_MMAP_THRESHOLD_=16384")
+//   --server-env="K=V …"     environment for every node only (e.g. "MALLOC_MMAP_THRESHOLD_=65536")
 //   --sim-node-flags="…"     flags for the simulator workers' node (e.g. "--cpu-prof --cpu-prof-dir=…")
 //   --keep-data DIR          data dir to use and keep (registered fleet, keys, server store);
 //                            a rerun against it skips registration (default: a temp dir, removed);

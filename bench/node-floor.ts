@@ -3,7 +3,8 @@
 // CPU per heartbeat). A bare server process (a `node -e` script: no tsx, no Fastify, no store)
 // holds idle connections, or answers requests, from this process; it reports its own RSS and CPU.
 //   - memory per idle connection: TCP, TLS, and a WebSocket over TLS (the notify socket), each with
-//     glibc's default allocator settings and with MALLOC_MMAP_THRESHOLD_=16384 (the shipped unit's);
+//     glibc's default allocator settings, with MALLOC_MMAP_THRESHOLD_=16384 and with 65536 (the
+//     shipped unit's);
 //     the certificate is the control plane's own kind (RSA 2048 from a local CA, ensureTls);
 //   - CPU per keep-alive HTTPS request (a heartbeat's shape: a small JSON POST and answer) and per
 //     WebSocket ping answered with a pong (the stock agent pings its notify socket once a minute),
@@ -281,6 +282,7 @@ try {
   const allocators: [string, Record<string, string>][] = [
     ['glibc defaults', {}],
     ['MALLOC_MMAP_THRESHOLD_=16384', { MALLOC_MMAP_THRESHOLD_: '16384' }],
+    ['MALLOC_MMAP_THRESHOLD_=65536', { MALLOC_MMAP_THRESHOLD_: '65536' }],
   ];
   const mem: MemFigure[] = [];
   for (const [label, env] of allocators) {

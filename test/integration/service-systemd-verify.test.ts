@@ -111,8 +111,10 @@ describe('systemd-analyze verify', { skip }, () => {
     assert.equal(r.status, 0);
     const nofile = Number(/^LimitNOFILE=(\d+)$/m.exec(unit)?.[1]);
     assert.ok(nofile >= 2 * 20_000, `LimitNOFILE=${nofile} holds two sockets for each of 20,000 agents`);
-    // Each agent's TLS buffers (about 16.7 KiB each) must fall above glibc's mmap threshold.
+    // Each agent's 64 KiB TLS read buffer falls at or above glibc's mmap threshold (mapped, so only
+    // its pages in use count); the 20 and 36 KiB blocks allocated and freed thousands of times a
+    // second during a fan-out stay below it (on the heap, not an mmap and a munmap each).
     const threshold = Number(/^Environment=MALLOC_MMAP_THRESHOLD_=(\d+)$/m.exec(unit)?.[1]);
-    assert.ok(threshold > 0 && threshold <= 16_384, `MALLOC_MMAP_THRESHOLD_=${threshold}`);
+    assert.ok(threshold > 36 * 1024 && threshold <= 64 * 1024, `MALLOC_MMAP_THRESHOLD_=${threshold}`);
   });
 });
