@@ -33,6 +33,15 @@ describe('a session whose client and agent are on different nodes', () => {
     a = await startControlPlane(cleanup, { dataDir, database: db.url });
     b = await startControlPlane(cleanup, { dataDir, database: db.url });
     peer = await startSessionPeer(cleanup, b);
+    // Node B records the agent's presence in the store just after its notify socket opens; node A
+    // only knows it from there.
+    await eventually(
+      () =>
+        a.pop.call('DescribeManagedInstances', { 'InstanceId.1': peer.instanceId }) as Promise<{
+          Instances: { Connected: boolean }[];
+        }>,
+      { what: 'node A to see the agent on node B connected', until: (r) => r.Instances[0]?.Connected === true },
+    );
     ca = readFileSync(a.caPath, 'utf8');
   });
 
