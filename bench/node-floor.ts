@@ -9,10 +9,12 @@
 //   - CPU per keep-alive HTTPS request (a heartbeat's shape: a small JSON POST and answer) and per
 //     WebSocket ping answered with a pong (the stock agent pings its notify socket once a minute),
 //     sent one at a time at a fleet's pace (10,000 agents: 167 a second).
+//   - the same with TLS ended in nginx (bench/fleet/tls-terminator.ts) and the bare server behind it
+//     on plain TCP: memory per idle notify socket and CPU per POST, of the server and of nginx.
 // Prints figures; never pass/fail.
 // Usage: npx tsx bench/node-floor.ts [--connections 2000] [--requests 3000] [--rate 167] [--rounds 3]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import https from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -22,6 +24,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { ensureTls } from '../control-plane/tls/index.js';
+import { startTlsTerminator } from './fleet/tls-terminator.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,7 +39,8 @@ const requests = Number(opts.requests);
 const rate = Number(opts.rate);
 const rounds = Number(opts.rounds);
 
-type Mode = 'tcp' | 'tls' | 'wss';
+/** `ws`: the WebSocket server on plain TCP, for TLS ended in nginx in front of it. */
+type Mode = 'tcp' | 'tls' | 'wss' | 'ws';
 
 // The bare server: echoes (tcp, tls), or (wss) accepts WebSockets (ws answers pings itself) and
 // answers POSTs with a heartbeat-sized JSON. Asked over IPC for its memory (after a full collection)
@@ -50,15 +54,18 @@ let server;
 if (mode === 'tcp') server = require('node:net').createServer(echo);
 else if (mode === 'tls') server = require('node:tls').createServer(tlsOpts, echo);
 else {
-  server = require('node:https').createServer({ ...tlsOpts, keepAliveTimeout: 72000 }, (req, res) => {
+  const answer = (req, res) => {
     req.resume();
     req.on('end', () => {
       const body = JSON.stringify({ code: 200, instanceId: 'mi-0123456789abcdef', nextInterval: 60000 });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
-  });
-  if (mode === 'wss') {
+  };
+  server = mode === 'ws'
+    ? require('node:http').createServer({ keepAliveTimeout: 72000 }, answer)
+    : require('node:https').createServer({ ...tlsOpts, keepAliveTimeout: 72000 }, answer);
+  if (mode === 'wss' || mode === 'ws') {
     const { WebSocketServer } = require(process.env.FLOOR_WS);
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
@@ -167,11 +174,20 @@ async function memoryPerConnection(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Sends `count` operations one at a time, `rate` a second; returns the server's CPU per operation. */
-async function cpuPerOperation(s: Server, count: number, op: () => Promise<void>): Promise<number> {
+/**
+ * Sends `count` operations one at a time, `rate` a second; returns the server's CPU per operation
+ * (and that of another process in the path, `otherCpuMs`, when given).
+ */
+async function cpuPerOperation(
+  s: Server,
+  count: number,
+  op: () => Promise<void>,
+  otherCpuMs: () => number = () => 0,
+): Promise<{ serverMs: number; otherMs: number }> {
   for (let i = 0; i < 200; i++) {
     await op(); // connections open, code warm
   }
+  const o0 = otherCpuMs();
   const c0 = await s.ask<{ cpuMs: number }>('cpu');
   const t0 = performance.now();
   const pending: Promise<void>[] = [];
@@ -182,7 +198,7 @@ async function cpuPerOperation(s: Server, count: number, op: () => Promise<void>
   }
   await Promise.all(pending);
   const c1 = await s.ask<{ cpuMs: number }>('cpu');
-  return (c1.cpuMs - c0.cpuMs) / count;
+  return { serverMs: (c1.cpuMs - c0.cpuMs) / count, otherMs: (otherCpuMs() - o0) / count };
 }
 
 /** A heartbeat's shape: a small JSON POST on a keep-alive HTTPS connection, answered with JSON. */
@@ -260,7 +276,7 @@ async function cpuFigures(tls: { key: string; cert: string }, rounds: number): P
   const seen: Record<keyof typeof kinds, number[]> = { request: [], pong: [], both: [] };
   for (let r = 0; r < rounds; r++) {
     for (const [kind, op] of Object.entries(kinds) as [keyof typeof kinds, () => Promise<void>][]) {
-      seen[kind].push(await cpuPerOperation(s, requests, op));
+      seen[kind].push((await cpuPerOperation(s, requests, op)).serverMs);
     }
   }
   hb.close();
@@ -271,6 +287,59 @@ async function cpuFigures(tls: { key: string; cert: string }, rounds: number): P
     return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
   };
   return { request: summary(seen.request), pong: summary(seen.pong), both: summary(seen.both) };
+}
+
+/** RSS (KiB) and CPU time (ms) of another process, from /proc. */
+const procRssKib = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+function procCpuMs(pid: number): number {
+  // After "comm)": state ppid … utime (12th) stime (13th), in clock ticks of 10 ms.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+interface OffloadFigures {
+  /** Per idle notify socket, KiB: the bare server, nginx's worker, both. */
+  kib: { server: number; nginx: number };
+  /** Per keep-alive POST, ms: median of the rounds for each. */
+  postMs: { server: number; nginx: number };
+}
+
+/**
+ * TLS ended in nginx (stream module, `listen … ssl`) and the bare server behind it on plain TCP,
+ * with the shipped unit's allocator setting: what a node and nginx hold per idle notify socket,
+ * and what a keep-alive POST costs them.
+ */
+async function offloadFigures(tls: { key: string; cert: string }, rounds: number): Promise<OffloadFigures> {
+  const s = await startServer('ws', tls, { MALLOC_MMAP_THRESHOLD_: '65536' });
+  const nginx = await startTlsTerminator(s.port, tls, connections + 100);
+  try {
+    const base = { server: (await s.ask<{ rssMiB: number }>('mem')).rssMiB * 1024, nginx: procRssKib(nginx.workerPid) };
+    const open: { close(): void }[] = [];
+    for (let i = 0; i < connections; i++) {
+      open.push(await openOne('wss', nginx.port));
+    }
+    const held = { server: (await s.ask<{ rssMiB: number }>('mem')).rssMiB * 1024, nginx: procRssKib(nginx.workerPid) };
+    for (const c of open) {
+      c.close();
+    }
+    const hb = heartbeatPoster(nginx.port);
+    const server: number[] = [];
+    const other: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const f = await cpuPerOperation(s, requests, hb.post, () => procCpuMs(nginx.workerPid));
+      server.push(f.serverMs);
+      other.push(f.otherMs);
+    }
+    hb.close();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    return {
+      kib: { server: (held.server - base.server) / connections, nginx: (held.nginx - base.nginx) / connections },
+      postMs: { server: median(server), nginx: median(other) },
+    };
+  } finally {
+    await nginx.stop();
+    await stopServer(s);
+  }
 }
 
 const wsPath = createRequire(import.meta.url).resolve('ws');
@@ -305,6 +374,17 @@ try {
   console.log(`| keep-alive HTTPS POST answered with JSON (a heartbeat's shape) | ${f(cpu.request)} |`);
   console.log(`| WebSocket ping answered with a pong | ${f(cpu.pong)} |`);
   console.log(`| a POST and a ping at each tick (one agent's minute): per pair | ${f(cpu.both)} |`);
+  const off = await offloadFigures(tlsFiles, rounds);
+  console.log('| TLS ended in nginx, the bare server behind it on plain TCP (65536) | bare server | nginx | both |');
+  console.log('|---|---|---|---|');
+  const k = (x: number) => x.toFixed(1);
+  console.log(
+    `| per idle notify socket, RSS KiB | ${k(off.kib.server)} | ${k(off.kib.nginx)} | ${k(off.kib.server + off.kib.nginx)} |`,
+  );
+  const m = (x: number) => x.toFixed(3);
+  console.log(
+    `| per keep-alive POST, CPU ms (median of ${rounds}) | ${m(off.postMs.server)} | ${m(off.postMs.nginx)} | ${m(off.postMs.server + off.postMs.nginx)} |`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
