@@ -298,9 +298,9 @@ function procCpuMs(pid: number): number {
 }
 
 interface OffloadFigures {
-  /** Per idle notify socket, KiB: the bare server, nginx's worker, both. */
+  /** Per idle notify socket, RSS KiB: the bare server, and nginx's worker. */
   kib: { server: number; nginx: number };
-  /** Per keep-alive POST, ms: median of the rounds for each. */
+  /** Per keep-alive POST, CPU ms: the median of the rounds, for each. */
   postMs: { server: number; nginx: number };
 }
 
