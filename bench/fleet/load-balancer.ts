@@ -24,6 +24,23 @@ const WORKER_DESCRIPTORS = 16_000;
 const NGINX = '/usr/sbin/nginx';
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
+/**
+ * The top of an nginx.conf run from `dir` as root with unprivileged workers, the stream module
+ * loaded, and each worker's descriptors sized for `workerConnections` (nginx counts both ends).
+ */
+export function nginxMainConfig(dir: string, workers: number, workerConnections: number): string[] {
+  return [
+    `load_module ${STREAM_MODULE};`,
+    `pid ${join(dir, 'nginx.pid')};`,
+    // Not `info`: that logs every connection of the fleet.
+    `error_log ${join(dir, 'error.log')} notice;`,
+    'user nobody nogroup;',
+    `worker_processes ${workers};`,
+    `worker_rlimit_nofile ${workerConnections + 256};`,
+    `events { worker_connections ${workerConnections}; }`,
+  ];
+}
+
 export class LoadBalancer {
   readonly #proc: ChildProcess;
   readonly #dir: string;
@@ -45,14 +62,7 @@ export class LoadBalancer {
     writeFileSync(
       conf,
       [
-        `load_module ${STREAM_MODULE};`,
-        `pid ${join(dir, 'nginx.pid')};`,
-        // Not `info`: that logs every connection of the fleet.
-        `error_log ${join(dir, 'error.log')} notice;`,
-        'user nobody nogroup;',
-        `worker_processes ${workers};`,
-        `worker_rlimit_nofile ${workerConnections + 256};`,
-        `events { worker_connections ${workerConnections}; }`,
+        ...nginxMainConfig(dir, workers, workerConnections),
         workers > 1
           ? renderStreamConfig(upstreams, port).replace(
               `listen 127.0.0.1:${port};`,

@@ -5,11 +5,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nginxMainConfig } from './load-balancer.js';
 import { sleep } from './metrics.js';
 import { freePort } from './server-process.js';
 
 const NGINX = '/usr/sbin/nginx';
-const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
 export interface TlsTerminator {
   port: number;
@@ -31,13 +31,7 @@ export async function startTlsTerminator(
   writeFileSync(
     conf,
     [
-      `load_module ${STREAM_MODULE};`,
-      `pid ${join(dir, 'nginx.pid')};`,
-      `error_log ${join(dir, 'error.log')} notice;`,
-      'user nobody nogroup;',
-      'worker_processes 1;',
-      `worker_rlimit_nofile ${workerConnections + 256};`,
-      `events { worker_connections ${workerConnections}; }`,
+      ...nginxMainConfig(dir, 1, workerConnections),
       'stream {',
       '    server {',
       `        listen 127.0.0.1:${port} ssl;`,
