@@ -14,7 +14,7 @@
 // Prints figures; never pass/fail.
 // Usage: npx tsx bench/node-floor.ts [--connections 2000] [--requests 3000] [--rate 167] [--rounds 3]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import https from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -24,6 +24,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { ensureTls } from '../control-plane/tls/index.js';
+import { cpuSeconds, median, rssMiB, sleep } from './fleet/metrics.js';
 import { startTlsTerminator } from './fleet/tls-terminator.js';
 
 const { values: opts } = parseArgs({
@@ -172,8 +173,6 @@ async function memoryPerConnection(
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Sends `count` operations one at a time, `rate` a second; returns the server's CPU per operation
  * (and that of another process in the path, `otherCpuMs`, when given).
@@ -289,14 +288,6 @@ async function cpuFigures(tls: { key: string; cert: string }, rounds: number): P
   return { request: summary(seen.request), pong: summary(seen.pong), both: summary(seen.both) };
 }
 
-/** RSS (KiB) and CPU time (ms) of another process, from /proc. */
-const procRssKib = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-function procCpuMs(pid: number): number {
-  // After "comm)": state ppid … utime (12th) stime (13th), in clock ticks of 10 ms.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 interface OffloadFigures {
   /** Per idle notify socket, RSS KiB: the bare server, and nginx's worker. */
   kib: { server: number; nginx: number };
@@ -313,12 +304,18 @@ async function offloadFigures(tls: { key: string; cert: string }, rounds: number
   const s = await startServer('ws', tls, { MALLOC_MMAP_THRESHOLD_: '65536' });
   const nginx = await startTlsTerminator(s.port, tls, connections + 100);
   try {
-    const base = { server: (await s.ask<{ rssMiB: number }>('mem')).rssMiB * 1024, nginx: procRssKib(nginx.workerPid) };
+    const base = {
+      server: (await s.ask<{ rssMiB: number }>('mem')).rssMiB * 1024,
+      nginx: rssMiB(nginx.workerPid) * 1024,
+    };
     const open: { close(): void }[] = [];
     for (let i = 0; i < connections; i++) {
       open.push(await openOne('wss', nginx.port));
     }
-    const held = { server: (await s.ask<{ rssMiB: number }>('mem')).rssMiB * 1024, nginx: procRssKib(nginx.workerPid) };
+    const held = {
+      server: (await s.ask<{ rssMiB: number }>('mem')).rssMiB * 1024,
+      nginx: rssMiB(nginx.workerPid) * 1024,
+    };
     for (const c of open) {
       c.close();
     }
@@ -326,12 +323,11 @@ async function offloadFigures(tls: { key: string; cert: string }, rounds: number
     const server: number[] = [];
     const other: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const f = await cpuPerOperation(s, requests, hb.post, () => procCpuMs(nginx.workerPid));
+      const f = await cpuPerOperation(s, requests, hb.post, () => cpuSeconds(nginx.workerPid) * 1000);
       server.push(f.serverMs);
       other.push(f.otherMs);
     }
     hb.close();
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     return {
       kib: { server: (held.server - base.server) / connections, nginx: (held.nginx - base.nginx) / connections },
       postMs: { server: median(server), nginx: median(other) },
